@@ -1,0 +1,39 @@
+/**
+ * The one error class the toolkit throws for problems a user can fix: bad
+ * options, missing folders, damaged model files, photos that cannot be read.
+ * The CLI turns it into an exit code; anything else is a bug and is rethrown.
+ * @module
+ */
+
+/** Why a {@linkcode RocksError} was thrown, which decides the CLI's exit code. */
+export type RocksErrorKind = "usage" | "input" | "model" | "runtime";
+
+/**
+ * An error whose message is meant for the person running the tool.
+ *
+ * `usage` errors (unknown option, value out of range) exit with code 2, all
+ * others with code 1.
+ */
+export class RocksError extends Error {
+  /** What kind of problem this is. */
+  readonly kind: RocksErrorKind;
+  /** The file or folder the problem is about, when there is one. */
+  readonly path: string | undefined;
+
+  /**
+   * @param kind What kind of problem this is.
+   * @param message A sentence that says what was expected and what was found.
+   * @param path The file or folder concerned.
+   */
+  constructor(kind: RocksErrorKind, message: string, path?: string) {
+    super(message);
+    this.name = "RocksError";
+    this.kind = kind;
+    this.path = path;
+  }
+}
+
+/** Throws a usage error when `ok` is false. */
+export function usageCheck(ok: boolean, message: string): asserts ok {
+  if (!ok) throw new RocksError("usage", message);
+}
