@@ -39,14 +39,11 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
 /** Options for {@linkcode decodeImage}. */
 export interface DecodeOptions {
   /**
-   * The decoded image may be smaller than stored, as long as its shorter side
-   * keeps at least this many pixels of the stored shorter side times
-   * `regionFraction` (JPEG only, by 1/2, 1/4 or 1/8).
-   * @default Infinity (full size)
+   * Says whether an upright decode of `width × height` pixels is still large
+   * enough for the caller. A JPEG is then decoded at the smallest of 1/8, 1/4,
+   * 1/2 and full scale that fits. Without it, the full size is decoded.
    */
-  minShorterSide?: number;
-  /** The fraction of the shorter side that the caller will use. @default 1 */
-  regionFraction?: number;
+  fits?: (width: number, height: number) => boolean;
   /** Refuse images with more pixels than this. @default DEFAULT_MAX_PIXELS */
   maxPixels?: number;
   /** File name used in error messages. */
@@ -230,9 +227,15 @@ export function orient(img: RgbImage, orientation: number): RgbImage {
   return { width: ow, height: oh, data: out };
 }
 
-/** JPEG scale (1, 1/2, 1/4 or 1/8) that keeps at least `need` pixels on the shorter side. */
-function jpegScale(shorter: number, need: number): number {
-  for (const s of [8, 4, 2]) if (Math.ceil(shorter / s) >= need) return s;
+/** The largest JPEG reduction (8, 4, 2 or 1) whose upright size still fits. */
+function jpegReduction(header: ImageHeader, fits: DecodeOptions["fits"]): number {
+  if (!fits) return 1;
+  const swap = header.orientation >= 5;
+  for (const s of [8, 4, 2]) {
+    const w = Math.ceil(header.width / s);
+    const h = Math.ceil(header.height / s);
+    if (swap ? fits(h, w) : fits(w, h)) return s;
+  }
   return 1;
 }
 
@@ -281,9 +284,7 @@ export async function decodeImage(
       }
       img = { width: fb.width, height: fb.height, data };
     } else {
-      const need = (options.minShorterSide ?? Infinity) /
-        (options.regionFraction ?? 1);
-      const s = jpegScale(Math.min(header.width, header.height), need);
+      const s = jpegReduction(header, options.fits);
       const fb = s === 1 ? jpeg.decode(bytes) : jpeg.decode(
         bytes,
         Math.ceil(header.width / s),

@@ -1,0 +1,248 @@
+/**
+ * A classifier on disk: one folder holding
+ * - `model.json` + `weights.bin`: the head in the TF.js layers format, which
+ *   `tf.loadLayersModel("file://…/model.json")` (or a browser) can load;
+ * - `rocks.json`: format version, classes, trunk id and checksum,
+ *   preprocessing, training options, metrics, and the sha256 of the two
+ *   files above.
+ * Loading never runs code. Saving writes a temporary folder beside the
+ * target, then swaps it in with renames, so an interrupted save leaves the
+ * previous model in place.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { type Classifier, type ClassifierMeta, FORMAT_VERSION, makeClassifier } from "./classifier.ts";
+import { RocksError } from "./errors.ts";
+import { type HeadParams, PARAM_NAMES } from "./head.ts";
+import { sha256Hex } from "./weights.ts";
+
+const LAYER_WEIGHT_NAMES: Record<typeof PARAM_NAMES[number], string> = {
+  w1: "hidden/kernel",
+  b1: "hidden/bias",
+  w2: "logits/kernel",
+  b2: "logits/bias",
+};
+
+/** The layers-format topology of the head (Keras Sequential). */
+function topology(meta: ClassifierMeta) {
+  const { inputSize, hiddenSize, classes, dropout } = meta.head;
+  return {
+    class_name: "Sequential",
+    config: {
+      name: "rocks_head",
+      layers: [
+        {
+          class_name: "Dense",
+          config: {
+            name: "hidden",
+            units: hiddenSize,
+            activation: "relu",
+            use_bias: true,
+            batch_input_shape: [null, inputSize],
+            dtype: "float32",
+          },
+        },
+        { class_name: "Dropout", config: { name: "dropout", rate: dropout } },
+        {
+          class_name: "Dense",
+          config: { name: "logits", units: classes, activation: "linear", use_bias: true },
+        },
+        { class_name: "Activation", config: { name: "log_probabilities", activation: "logSoftmax" } },
+      ],
+    },
+    keras_version: "tfjs-layers 4.22.0",
+    backend: "tensor_flow.js",
+  };
+}
+
+interface RocksJson extends ClassifierMeta {
+  files: Record<string, string>;
+}
+
+async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let at = 0;
+  while (at < data.length) at += await file.write(data.subarray(at));
+  await file.sync();
+}
+
+/**
+ * Saves a classifier to `dir`, replacing what is there only once the new
+ * folder is complete.
+ *
+ * Requires --allow-read and --allow-write for `dir` and its parent.
+ * @param dir The model folder.
+ * @param classifier What to save.
+ * @throws {RocksError} When the folder cannot be written (the previous model stays).
+ */
+export async function saveClassifier(dir: string, classifier: Classifier): Promise<void> {
+  const clean = dir.replace(/\/+$/, "") || ".";
+  const tmp = `${clean}.tmp-${Deno.pid}-${Date.now()}`;
+  const old = `${clean}.old-${Deno.pid}-${Date.now()}`;
+  try {
+    await Deno.mkdir(tmp, { recursive: true });
+    const parts = PARAM_NAMES.map((n) => classifier.params[n].dataSync() as Float32Array);
+    const total = parts.reduce((s, p) => s + p.byteLength, 0);
+    const bin = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      bin.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
+      at += p.byteLength;
+    }
+    const modelJson = new TextEncoder().encode(JSON.stringify(
+      {
+        format: "layers-model",
+        generatedBy: "rocks",
+        convertedBy: null,
+        modelTopology: topology(classifier.meta),
+        weightsManifest: [{
+          paths: ["weights.bin"],
+          weights: PARAM_NAMES.map((n) => ({
+            name: LAYER_WEIGHT_NAMES[n],
+            shape: classifier.params[n].shape,
+            dtype: "float32",
+          })),
+        }],
+      },
+      null,
+      1,
+    ));
+    await writeFileSynced(`${tmp}/weights.bin`, bin);
+    await writeFileSynced(`${tmp}/model.json`, modelJson);
+    const meta: RocksJson = {
+      ...classifier.meta,
+      formatVersion: FORMAT_VERSION,
+      files: { "model.json": await sha256Hex(modelJson), "weights.bin": await sha256Hex(bin) },
+    };
+    await writeFileSynced(
+      `${tmp}/rocks.json`,
+      new TextEncoder().encode(JSON.stringify(meta, null, 2) + "\n"),
+    );
+    // Swap: the old folder moves aside, the new one takes its name, the old one goes.
+    let hadOld = false;
+    try {
+      await Deno.rename(clean, old);
+      hadOld = true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    try {
+      await Deno.rename(tmp, clean);
+    } catch (e) {
+      if (hadOld) await Deno.rename(old, clean);
+      throw e;
+    }
+    if (hadOld) await Deno.remove(old, { recursive: true });
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    if (e instanceof RocksError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RocksError("runtime", `Could not save the model to ${clean}: ${why}`, clean);
+  }
+}
+
+async function readModelFile(dir: string, name: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(`${dir}/${name}`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new RocksError(
+        "model",
+        `Model folder ${dir} has no ${name}: is it a folder saved by rocks train?`,
+        dir,
+      );
+    }
+    throw e;
+  }
+}
+
+/** What {@linkcode loadClassifier} checks the model against. */
+export interface LoadExpectations {
+  /** The trunk checksum the model must have been trained on. */
+  trunkSha256?: string;
+}
+
+/**
+ * Loads a classifier saved by {@linkcode saveClassifier}, checking the format
+ * version, each file's checksum, every shape and (when given) the trunk.
+ *
+ * Requires --allow-read.
+ * @param dir The model folder.
+ * @param expect What the caller's trunk is.
+ * @throws {RocksError} When a file is missing, altered, of another version or for another trunk.
+ */
+export async function loadClassifier(dir: string, expect: LoadExpectations = {}): Promise<Classifier> {
+  try {
+    const st = await Deno.stat(dir);
+    if (!st.isDirectory) {
+      throw new RocksError("model", `Model path ${dir} is a file, expected a model folder`, dir);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new RocksError("model", `Model folder ${dir} does not exist`, dir);
+    }
+    throw e;
+  }
+  const rocksBytes = await readModelFile(dir, "rocks.json");
+  let meta: RocksJson;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(rocksBytes));
+  } catch {
+    throw new RocksError("model", `${dir}/rocks.json is not valid JSON: the file is damaged`, dir);
+  }
+  if (meta.formatVersion !== FORMAT_VERSION) {
+    throw new RocksError(
+      "model",
+      `${dir} is model format version ${meta.formatVersion}, this rocks reads version ${FORMAT_VERSION}`,
+      dir,
+    );
+  }
+  for (const name of ["model.json", "weights.bin"]) {
+    const bytes = await readModelFile(dir, name);
+    const sum = await sha256Hex(bytes);
+    if (sum !== meta.files?.[name]) {
+      throw new RocksError(
+        "model",
+        `${dir}/${name} was altered or damaged: its sha256 does not match rocks.json`,
+        dir,
+      );
+    }
+  }
+  if (expect.trunkSha256 && meta.trunk.sha256 !== expect.trunkSha256) {
+    throw new RocksError(
+      "model",
+      `${dir} was trained on trunk ${meta.trunk.id} (sha256 ${meta.trunk.sha256.slice(0, 12)}…), ` +
+        `but the loaded trunk has sha256 ${expect.trunkSha256.slice(0, 12)}…`,
+      dir,
+    );
+  }
+  const bin = await readModelFile(dir, "weights.bin");
+  const { inputSize, hiddenSize, classes } = meta.head;
+  if (classes !== meta.classes.length) {
+    throw new RocksError(
+      "model",
+      `${dir}/rocks.json names ${meta.classes.length} classes but the head has ${classes}`,
+    );
+  }
+  const shapes: Record<string, number[]> = {
+    w1: [inputSize, hiddenSize],
+    b1: [hiddenSize],
+    w2: [hiddenSize, classes],
+    b2: [classes],
+  };
+  const need = Object.values(shapes).reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0) * 4;
+  if (bin.byteLength !== need) {
+    throw new RocksError("model", `${dir}/weights.bin holds ${bin.byteLength} bytes, expected ${need}`, dir);
+  }
+  const floats = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
+  let at = 0;
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const n of PARAM_NAMES) {
+    const shape = shapes[n]!;
+    const size = shape.reduce((a, b) => a * b, 1);
+    tensors[n] = tf.tensor(floats.slice(at, at + size), shape);
+    at += size;
+  }
+  const { files: _files, ...rest } = meta;
+  return makeClassifier(rest, tensors as unknown as HeadParams);
+}

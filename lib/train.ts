@@ -1,0 +1,318 @@
+/**
+ * The training loop, top to bottom, as the course runs it:
+ *
+ * 1. split the photos into train / test (seeded);
+ * 2. embed the test photos once (centre view: the trunk is frozen);
+ * 3. initialise the head and Adam;
+ * 4. for each epoch, in a seeded shuffled order, batch by batch: embed a fresh
+ *    RandomResizedCrop of each photo, take one Adam step on the NLL loss;
+ *    every `printEvery` steps, score the test photos and report a line;
+ * 5. score the test photos once more and return the classifier.
+ *
+ * The same seed on the same backend gives the same split, crops, initial
+ * weights, dropout masks and therefore the same model.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  type Classifier,
+  type ClassifierMeta,
+  FORMAT_VERSION,
+  makeClassifier,
+  preprocessingFacts,
+  type ProgressLine,
+} from "./classifier.ts";
+import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
+import { splitSamples } from "./dataset.ts";
+import type { EmbedJob, EmbedResult } from "./embed.ts";
+import { RocksError, usageCheck } from "./errors.ts";
+import {
+  adamStep,
+  DEFAULT_ADAM,
+  disposeHead,
+  dropoutMask,
+  headConfig,
+  headGradients,
+  headLogProbs,
+  initAdam,
+  initHead,
+  nllLoss,
+} from "./head.ts";
+import { computeMetrics, type Metrics } from "./metrics.ts";
+import { createRng } from "./rng.ts";
+
+/** Turns photo views into embeddings, in order (see `embedFiles`). */
+export type EmbedFn = (
+  jobs: EmbedJob[],
+  onProgress?: (done: number, total: number) => void,
+) => Promise<EmbedResult[]>;
+
+/** Training settings. Every default is the course's. */
+export interface TrainOptions {
+  /** Passes over the training photos. @default 5 */
+  epochs?: number;
+  /** Photos per Adam step. @default 16 */
+  batchSize?: number;
+  /** Adam's learning rate. @default 0.003 */
+  lr?: number;
+  /** Fraction of photos held out for testing, 0 ≤ f < 1. @default 0.2 */
+  testFraction?: number;
+  /** `random` (by photo) or `group` (whole photo series). @default "random" */
+  split?: SplitMode;
+  /** Seed of split, crops, initial weights and dropout. @default 1 */
+  seed?: number;
+  /** `crop`: a fresh RandomResizedCrop(224) per photo per epoch; `none`: the centre view. @default "crop" */
+  augment?: "crop" | "none";
+  /** Report a progress line every this many steps. @default 5 */
+  printEvery?: number;
+  /** Name of the backend, saved with the model. @default "wasm" */
+  backend?: string;
+}
+
+/** What training reports while it runs. */
+export interface TrainEvents {
+  /** The course's progress line, every `printEvery` steps. */
+  onLine?: (line: ProgressLine) => void;
+  /** Embedding progress of the current phase (`test` or `epoch N`). */
+  onEmbed?: (phase: string, done: number, total: number) => void;
+  /** A photo that was skipped, as soon as it is. */
+  onSkip?: (skipped: Skipped) => void;
+}
+
+/** The outcome of {@linkcode trainClassifier}. */
+export interface TrainResult {
+  /** The trained classifier (owns its weights). */
+  classifier: Classifier;
+  /** Scores on the test photos (null when the test fraction is 0). */
+  test: Metrics | null;
+  /** Mean NLL on the test photos. */
+  testLoss: number | null;
+  /** Photos not used, with the reason. */
+  skipped: Skipped[];
+  /** Photos embedded by the trunk. */
+  embedded: number;
+}
+
+function checkOptions(o: Required<TrainOptions>): void {
+  usageCheck(
+    Number.isInteger(o.epochs) && o.epochs >= 1,
+    `Epochs must be a whole number ≥ 1, got ${o.epochs}`,
+  );
+  usageCheck(
+    Number.isInteger(o.batchSize) && o.batchSize >= 1,
+    `Batch size must be a whole number ≥ 1, got ${o.batchSize}`,
+  );
+  usageCheck(o.lr > 0 && Number.isFinite(o.lr), `Learning rate must be a number > 0, got ${o.lr}`);
+  usageCheck(
+    o.testFraction >= 0 && o.testFraction < 1,
+    `Test fraction must be at least 0 and below 1, got ${o.testFraction}`,
+  );
+  usageCheck(
+    o.split === "random" || o.split === "group",
+    `Unknown split "${o.split}": expected "random" or "group"`,
+  );
+  usageCheck(
+    o.augment === "crop" || o.augment === "none",
+    `Unknown augment "${o.augment}": expected "crop" or "none"`,
+  );
+  usageCheck(Number.isInteger(o.seed), `Seed must be a whole number, got ${o.seed}`);
+  usageCheck(
+    Number.isInteger(o.printEvery) && o.printEvery >= 1,
+    `Print interval must be a whole number ≥ 1, got ${o.printEvery}`,
+  );
+}
+
+/** Fills defaults (the course's recipe) into training options. */
+export function resolveTrainOptions(options: TrainOptions = {}): Required<TrainOptions> {
+  const o: Required<TrainOptions> = {
+    epochs: 5,
+    batchSize: 16,
+    lr: DEFAULT_ADAM.lr,
+    testFraction: 0.2,
+    split: "random",
+    seed: 1,
+    augment: "crop",
+    printEvery: 5,
+    backend: "wasm",
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  };
+  checkOptions(o);
+  return o;
+}
+
+/** Stacks embeddings into a `[N, 2048]` tensor. Caller owns it. */
+function stack(rows: Float32Array[]): tf.Tensor2D {
+  const width = rows[0]?.length ?? 0;
+  const flat = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => flat.set(r, i * width));
+  return tf.tensor2d(flat, [rows.length, width]);
+}
+
+/**
+ * Trains the course's head on a dataset's photos.
+ * @param dataset From `scanDataset()`.
+ * @param embed Turns photo views into embeddings (trunk, pool or cache).
+ * @param trunk Identity of the trunk behind `embed`.
+ * @param options The recipe; defaults are the course's.
+ * @param events Progress callbacks.
+ * @returns The classifier and its test scores.
+ */
+export async function trainClassifier(
+  dataset: Dataset,
+  embed: EmbedFn,
+  trunk: { id: string; sha256: string },
+  options: TrainOptions = {},
+  events: TrainEvents = {},
+): Promise<TrainResult> {
+  const o = resolveTrainOptions(options);
+  const started = performance.now();
+  const rng = createRng(o.seed);
+  const skipped: Skipped[] = [];
+  let embedded = 0;
+  const skip = (s: Sample, reason: string) => {
+    const entry = { file: s.name, reason };
+    skipped.push(entry);
+    events.onSkip?.(entry);
+  };
+  const embedSamples = async (samples: Sample[], views: EmbedJob["view"][], phase: string) => {
+    const results = await embed(
+      samples.map((s, i) => ({ path: s.path, view: views[i]! })),
+      (done, total) => events.onEmbed?.(phase, done, total),
+    );
+    const good: { sample: Sample; embedding: Float32Array }[] = [];
+    results.forEach((r, i) => {
+      if ("embedding" in r) good.push({ sample: samples[i]!, embedding: r.embedding });
+      else skip(samples[i]!, r.error);
+    });
+    embedded += good.length;
+    return good;
+  };
+
+  // 1. Split.
+  const split = splitSamples(dataset.samples, o.testFraction, o.split, rng.fork(1));
+  if (split.train.length === 0) throw new RocksError("input", `No photos to train on in ${dataset.root}`);
+
+  // 2. Test embeddings, once.
+  const test = await embedSamples(split.test, split.test.map(() => "centre"), "test");
+  const testX = test.length ? stack(test.map((t) => t.embedding)) : undefined;
+  const testY = test.map((t) => t.sample.label);
+  const scoreTest = (p: ReturnType<typeof initHead>) => {
+    if (!testX) return { loss: null, accuracy: null, predicted: [] as number[] };
+    return tf.tidy(() => {
+      const logp = headLogProbs(p, testX);
+      const predicted = Array.from(tf.argMax(logp, 1).dataSync());
+      const loss = nllLoss(logp, testY).dataSync()[0]!;
+      const accuracy = predicted.filter((k, i) => k === testY[i]).length / testY.length;
+      return { loss, accuracy, predicted };
+    });
+  };
+
+  // 3. Head and optimiser.
+  const config = headConfig(dataset.classes.length);
+  const params = initHead(config, rng.fork(2));
+  const adam = initAdam(params);
+  const orderRng = rng.fork(3);
+  const cropRng = rng.fork(4);
+  const dropRng = rng.fork(5);
+  const history: ProgressLine[] = [];
+
+  try {
+    // Without augmentation every epoch sees the same views: embed them once.
+    let fixed: Map<Sample, Float32Array> | undefined;
+    if (o.augment === "none") {
+      const good = await embedSamples(split.train, split.train.map(() => "centre"), "train");
+      fixed = new Map(good.map((g) => [g.sample, g.embedding]));
+    }
+    let pool = fixed ? split.train.filter((s) => fixed.has(s)) : [...split.train];
+
+    // 4. Epochs of Adam steps on the NLL loss.
+    let step = 0;
+    let running = 0;
+    let sinceLine = 0;
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const order = orderRng.shuffle([...pool]);
+      const bad = new Set<Sample>();
+      for (let start = 0; start < order.length; start += o.batchSize) {
+        const batch = order.slice(start, start + o.batchSize);
+        const views = batch.map(
+          () => (o.augment === "crop" ? `crop:${cropRng.int(2 ** 31)}` as const : "centre"),
+        );
+        const rows = fixed
+          ? batch.map((s) => ({ sample: s, embedding: fixed.get(s)! }))
+          : await embedSamples(batch, views, `epoch ${epoch}`);
+        for (const s of batch) if (!rows.some((r) => r.sample === s)) bad.add(s);
+        if (rows.length === 0) continue;
+        const loss = tf.tidy(() => {
+          const x = stack(rows.map((r) => r.embedding));
+          const mask = dropoutMask(rows.length, config.hiddenSize, config.dropout, dropRng);
+          const { loss, grads } = headGradients(params, x, rows.map((r) => r.sample.label), mask);
+          adamStep(params, grads, adam, { ...DEFAULT_ADAM, lr: o.lr });
+          return loss.dataSync()[0]!;
+        });
+        step++;
+        running += loss;
+        sinceLine++;
+        if (step % o.printEvery === 0) {
+          const score = scoreTest(params);
+          const line: ProgressLine = {
+            epoch,
+            epochs: o.epochs,
+            step,
+            trainLoss: running / sinceLine,
+            testLoss: score.loss,
+            testAccuracy: score.accuracy,
+          };
+          history.push(line);
+          events.onLine?.(line);
+          running = 0;
+          sinceLine = 0;
+        }
+      }
+      pool = pool.filter((s) => !bad.has(s));
+      if (pool.length === 0) throw new RocksError("input", `No photo in ${dataset.root} could be read`);
+    }
+
+    // 5. Final scores.
+    const final = scoreTest(params);
+    const metrics = testX ? computeMetrics(dataset.classes, testY, final.predicted) : null;
+    const meta: ClassifierMeta = {
+      formatVersion: FORMAT_VERSION,
+      classes: dataset.classes,
+      trunk: { id: trunk.id, sha256: trunk.sha256, embeddingSize: config.inputSize },
+      preprocessing: preprocessingFacts(),
+      head: config,
+      training: {
+        data: dataset.root,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        testFraction: o.testFraction,
+        split: o.split,
+        seed: o.seed,
+        augment: o.augment,
+        backend: o.backend,
+        trainCount: pool.length,
+        testCount: test.length,
+        seconds: (performance.now() - started) / 1000,
+      },
+      test: metrics,
+      testLoss: final.loss,
+      history,
+      created: new Date().toISOString(),
+    };
+    return {
+      classifier: makeClassifier(meta, params),
+      test: metrics,
+      testLoss: final.loss,
+      skipped,
+      embedded,
+    };
+  } catch (e) {
+    disposeHead(params);
+    throw e;
+  } finally {
+    disposeHead(adam.m);
+    disposeHead(adam.v);
+    testX?.dispose();
+  }
+}
