@@ -32,6 +32,9 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
+// Production mode: skips tfjs's debug checks and its "install tfjs-node" banner.
+tf.env().set("PROD", true);
+
 /** Checks that `name` is a backend this build knows, and narrows its type. */
 export function parseBackendName(name: string): BackendName {
   if ((BACKENDS as readonly string[]).includes(name)) {

@@ -222,8 +222,8 @@ export interface Split {
 /**
  * Splits samples into train and test, stratified by class: each class gives
  * `round(n × testFraction)` photos to the test side (random), or whole groups
- * until its share is reached (group). Each class keeps at least one photo
- * (group: one group) on the train side.
+ * until its share is reached, never more than a quarter above it (group).
+ * Each class keeps at least one photo (group: one group) on the train side.
  * @param samples The photos.
  * @param testFraction Fraction held out, 0 ≤ f < 1.
  * @param mode `random` or `group`.
@@ -255,14 +255,21 @@ export function splitSamples(samples: Sample[], testFraction: number, mode: Spli
     const groups = rng.shuffle(
       [...byGroup.entries()].filter(([, g]) => majority(g) === label).sort(([a], [b]) => (a < b ? -1 : 1)),
     );
+    // Whole groups, in seeded order, while the class's test share stays within
+    // a quarter above its target; the last group always stays for training.
+    const cap = Math.ceil(target * 1.25);
+    const ofLabel = (g: Sample[]) => g.filter((s) => s.label === label).length;
     let taken = 0;
-    for (const [i, [, g]] of groups.entries()) {
-      if (i === groups.length - 1) break; // the last group stays for training
-      const n = g.filter((s) => s.label === label).length;
-      if (taken + n > target + n / 2) continue;
+    for (const [, g] of groups.slice(0, -1)) {
+      if (taken + ofLabel(g) > cap) continue;
       for (const s of g) test.add(s);
-      taken += n;
+      taken += ofLabel(g);
       if (taken >= target) break;
+    }
+    if (taken === 0 && groups.length > 1) {
+      // Every group is larger than the share: hold out the smallest one.
+      const smallest = groups.slice(0, -1).sort((a, b) => ofLabel(a[1]) - ofLabel(b[1]))[0]!;
+      for (const s of smallest[1]) test.add(s);
     }
   }
   return { train: samples.filter((s) => !test.has(s)), test: samples.filter((s) => test.has(s)) };

@@ -126,6 +126,7 @@ export function readHeader(bytes: Uint8Array, name = "image"): ImageHeader {
     throw new RocksError("input", `${name} is not a JPEG or PNG image`, name);
   }
   let orientation = 1;
+  let sawExif = false;
   let i = 2;
   while (i + 4 <= bytes.length) {
     if (bytes[i] !== 0xff) {
@@ -142,16 +143,13 @@ export function readHeader(bytes: Uint8Array, name = "image"): ImageHeader {
     }
     const length = u16(bytes, i + 2, false);
     const body = i + 4;
-    // APP1 "Exif\0\0" holds the orientation.
+    // The first APP1 "Exif\0\0" segment holds the orientation (later ones are ignored).
     if (
-      marker === 0xe1 && bytes[body] === 0x45 && bytes[body + 1] === 0x78 &&
+      !sawExif && marker === 0xe1 && bytes[body] === 0x45 && bytes[body + 1] === 0x78 &&
       bytes[body + 2] === 0x69
     ) {
-      orientation = exifOrientation(
-        bytes,
-        body + 6,
-        Math.min(bytes.length, i + 2 + length),
-      );
+      sawExif = true;
+      orientation = exifOrientation(bytes, body + 6, Math.min(bytes.length, i + 2 + length));
     }
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the size.
     if (

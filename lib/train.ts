@@ -23,7 +23,7 @@ import {
   type ProgressLine,
 } from "./classifier.ts";
 import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
-import { splitSamples } from "./dataset.ts";
+import { type Split, splitSamples } from "./dataset.ts";
 import type { EmbedJob, EmbedResult } from "./embed.ts";
 import { RocksError, usageCheck } from "./errors.ts";
 import {
@@ -91,6 +91,8 @@ export interface TrainResult {
   skipped: Skipped[];
   /** Photos embedded by the trunk. */
   embedded: number;
+  /** Which photos were trained and tested on. */
+  split: Split;
 }
 
 function checkOptions(o: Required<TrainOptions>): void {
@@ -242,13 +244,14 @@ export async function trainClassifier(
           : await embedSamples(batch, views, `epoch ${epoch}`);
         for (const s of batch) if (!rows.some((r) => r.sample === s)) bad.add(s);
         if (rows.length === 0) continue;
-        const loss = tf.tidy(() => {
-          const x = stack(rows.map((r) => r.embedding));
-          const mask = dropoutMask(rows.length, config.hiddenSize, config.dropout, dropRng);
-          const { loss, grads } = headGradients(params, x, rows.map((r) => r.sample.label), mask);
-          adamStep(params, grads, adam, { ...DEFAULT_ADAM, lr: o.lr });
-          return loss.dataSync()[0]!;
-        });
+        const x = stack(rows.map((r) => r.embedding)); // [B, 2048]
+        const mask = dropoutMask(rows.length, config.hiddenSize, config.dropout, dropRng);
+        const { loss: lossT, grads } = headGradients(params, x, rows.map((r) => r.sample.label), mask);
+        tf.dispose([x, mask]);
+        // adamStep replaces the parameter tensors, so it runs outside any tidy scope.
+        adamStep(params, grads, adam, { ...DEFAULT_ADAM, lr: o.lr });
+        const loss = lossT.dataSync()[0]!;
+        tf.dispose([lossT, grads.w1, grads.b1, grads.w2, grads.b2]);
         step++;
         running += loss;
         sinceLine++;
@@ -306,6 +309,7 @@ export async function trainClassifier(
       testLoss: final.loss,
       skipped,
       embedded,
+      split: { train: pool, test: test.map((t) => t.sample) },
     };
   } catch (e) {
     disposeHead(params);

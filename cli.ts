@@ -1,0 +1,545 @@
+/**
+ * `rocks`: the command line over `mod.ts`. It parses arguments, calls the
+ * library, prints, and turns the library's {@linkcode RocksError} into an exit
+ * code (0 success, 1 failure, 2 usage error). Heavy modules load lazily, so
+ * `--help` and `--version` answer at once.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { RocksError } from "./lib/errors.ts";
+import { VERSION } from "./lib/version.ts";
+
+/** Top-level help. */
+export const HELP = `rocks ${VERSION}: tell lunar basalt from highland rock (or any photo classes)
+with a frozen ImageNet ResNet50 and a small trained head.
+
+Usage: rocks <command> [options]
+
+Commands:
+  train <data-dir>                      train on one sub-folder per class, save the classifier
+  eval <model-dir> <data-dir>           accuracy, per-class precision/recall, confusion matrix
+  predict <model-dir> <photo|folder>... class and probabilities of each photo
+  info [model-dir]                      versions, backend, weights; a model's facts
+  demo [--data DIR]                     the course end to end: train, test, predict 5 photos
+
+Options for every command: --help, --version, --backend auto|wasm|cpu
+Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error.
+Run "rocks <command> --help" for a command's options.`;
+
+/** Help of each command. */
+export const COMMAND_HELP: Record<string, string> = {
+  train: `Usage: rocks train <data-dir> [options]
+
+Trains the course's head (Linear 2048→512, ReLU, Dropout 0.2, Linear 512→C,
+LogSoftmax; NLL loss, Adam) on frozen ResNet50 embeddings of the photos in
+<data-dir>/<class>/... and saves it. Defaults reproduce the course's run.
+
+Options:
+  --out DIR              model folder to write (default ./rock-model)
+  --epochs N             passes over the training photos (default 5)
+  --batch N              photos per Adam step (default 16)
+  --lr X                 Adam learning rate (default 0.003)
+  --test-fraction F      fraction held out for testing, 0 ≤ F < 1 (default 0.2;
+                         0 trains on every photo and reports no test metrics)
+  --split random|group   random by photo, or whole photo series on one side (default random)
+  --groups FILE          file,group CSV overriding the series rule (default <data-dir>/groups.csv)
+  --seed N               seed of split, crops, weights, dropout (default 1)
+  --augment crop|none    RandomResizedCrop(224) each epoch, or the centre view (default crop)
+  --print-every N        progress line every N steps (default 5)
+  --max-pixels N         skip photos larger than N pixels (default 100000000)
+  --backend NAME         auto|wasm|cpu (default auto)
+  --json                 print one JSON object on stdout (progress goes to stderr)`,
+  eval: `Usage: rocks eval <model-dir> <data-dir> [options]
+
+Scores a saved classifier on a labelled folder (one sub-folder per class).
+
+Options:
+  --backend NAME   auto|wasm|cpu (default auto)
+  --json           print one JSON object: accuracy, count, classes, perClass, confusion, skipped`,
+  predict: `Usage: rocks predict <model-dir> <photo|folder>... [options]
+
+Predicts the class of each photo (folders are searched for .jpg, .jpeg, .png).
+
+Options:
+  --json           print a JSON array of { file, class, probabilities } ({ file, error } when unreadable)
+  --csv            print CSV: file,class,<one column per class>,error
+  --backend NAME   auto|wasm|cpu (default auto)`,
+  info: `Usage: rocks info [model-dir] [options]
+
+Shows versions, the backend "auto" picks and why, where the ResNet50 weights
+are and whether their checksums verify. With a model folder: its classes,
+trunk, preprocessing, training options and scores.
+
+Options:
+  --backend NAME   auto|wasm|cpu (default auto)
+  --json           print one JSON object`,
+  demo: `Usage: rocks demo [--data DIR] [options]
+
+Runs the course end to end on the Learn photos: trains with the course's
+defaults (printing its progress lines), reports the test accuracy, saves the
+classifier to --out, and predicts 5 random test photos, printed as
+Class:True/False.
+
+Options:
+  --data DIR       the Learn photos (default ../shared/data/space-rocks)
+  --out DIR        model folder to write (default ./rock-model)
+  --seed N         seed (default 1)
+  --backend NAME   auto|wasm|cpu (default auto)`,
+};
+
+/** Where the course's photos come from, for when they are missing. */
+const DATA_HINT =
+  `The course's photos are the Data.zip of the Microsoft Learn module "Classify space rocks" ` +
+  `(one folder per class: Basalt, Highland). Unzip it and pass its folder with --data DIR.`;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTty: boolean;
+}
+
+const optionSpecs = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+  json: { type: "boolean" },
+  csv: { type: "boolean" },
+  backend: { type: "string" },
+  out: { type: "string" },
+  data: { type: "string" },
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  "test-fraction": { type: "string" },
+  split: { type: "string" },
+  groups: { type: "string" },
+  seed: { type: "string" },
+  augment: { type: "string" },
+  "print-every": { type: "string" },
+  "max-pixels": { type: "string" },
+} as const;
+
+/** Which options each command takes (besides --help and --version). */
+const ALLOWED: Record<string, string[]> = {
+  train: [
+    "out",
+    "epochs",
+    "batch",
+    "lr",
+    "test-fraction",
+    "split",
+    "groups",
+    "seed",
+    "augment",
+    "print-every",
+    "max-pixels",
+    "backend",
+    "json",
+  ],
+  eval: ["backend", "json"],
+  predict: ["backend", "json", "csv"],
+  info: ["backend", "json"],
+  demo: ["data", "out", "seed", "backend"],
+};
+
+type Values = {
+  [K in keyof typeof optionSpecs]?: (typeof optionSpecs)[K]["type"] extends "boolean" ? boolean : string;
+};
+
+function usage(message: string): never {
+  throw new RocksError("usage", message);
+}
+
+function num(values: Values, name: keyof Values, opts: { integer?: boolean; min?: number; below?: number }) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const n = Number(text);
+  if (text === "" || !Number.isFinite(n)) usage(`--${name} must be a number, got "${raw}"`);
+  if (opts.integer && !Number.isInteger(n)) usage(`--${name} must be a whole number, got "${raw}"`);
+  if (opts.min !== undefined && n < opts.min) usage(`--${name} must be at least ${opts.min}, got ${n}`);
+  if (opts.below !== undefined && n >= opts.below) usage(`--${name} must be below ${opts.below}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(values: Values, name: keyof Values, choices: readonly T[]): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(String(raw))) {
+    usage(`Unknown --${name} "${raw}": expected ${choices.map((c) => `"${c}"`).join(" or ")}`);
+  }
+  return raw as T;
+}
+
+const fmt3 = (x: number | null | undefined) => (x === null || x === undefined ? "n/a" : x.toFixed(3));
+
+/** The course's progress line. */
+export function progressLine(l: import("./lib/classifier.ts").ProgressLine): string {
+  const head = `Epoch ${l.epoch}/${l.epochs}.. Train loss: ${l.trainLoss.toFixed(3)}..`;
+  if (l.testLoss === null) return head;
+  return `${head} Test loss: ${fmt3(l.testLoss)}.. Test accuracy: ${fmt3(l.testAccuracy)}`;
+}
+
+function metricsText(m: import("./lib/metrics.ts").Metrics): string {
+  const width = Math.max(9, ...m.classes.map((c) => c.length));
+  const lines = [`Accuracy: ${fmt3(m.accuracy)} on ${m.count} photos`, ""];
+  lines.push(`${"class".padEnd(width)}  precision  recall  support`);
+  for (const c of m.classes) {
+    const s = m.perClass[c]!;
+    lines.push(
+      `${c.padEnd(width)}  ${fmt3(s.precision).padStart(9)}  ${fmt3(s.recall).padStart(6)}  ${
+        String(s.support).padStart(7)
+      }`,
+    );
+  }
+  lines.push("", `Confusion matrix (rows: true class, columns: predicted)`);
+  lines.push(`${"".padEnd(width)}  ${m.classes.map((c) => c.padStart(Math.max(6, c.length))).join("  ")}`);
+  m.confusion.forEach((row, i) => {
+    lines.push(
+      `${m.classes[i]!.padEnd(width)}  ${
+        row.map((v, j) => String(v).padStart(Math.max(6, m.classes[j]!.length))).join("  ")
+      }`,
+    );
+  });
+  return lines.join("\n");
+}
+
+function skippedText(skipped: { file: string; reason: string }[]): string {
+  if (skipped.length === 0) return "";
+  return [
+    `Skipped ${skipped.length} file${skipped.length > 1 ? "s" : ""}:`,
+    ...skipped.map((s) => `  ${s.file}: ${s.reason}`),
+  ]
+    .join("\n");
+}
+
+function csvCell(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** A progress callback that redraws one line on a terminal, and does nothing elsewhere. */
+function progress(io: Io, label: string, quiet: boolean) {
+  if (!io.isTty || quiet) return undefined;
+  return (done: number, total: number) => {
+    io.err(`\r${label} ${done}/${total}${done === total ? "\n" : ""}`);
+  };
+}
+
+function defaultDemoData(): string {
+  const here = new URL("../shared/data/space-rocks", import.meta.url);
+  return here.protocol === "file:" ? decodeURIComponent(here.pathname) : "../shared/data/space-rocks";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+async function runTrain(positionals: string[], values: Values, io: Io, demo = false): Promise<number> {
+  const rocks = await import("./mod.ts");
+  let dataDir: string;
+  if (demo) {
+    dataDir = values.data ?? defaultDemoData();
+    if (!(await exists(dataDir))) {
+      throw new RocksError("input", `The demo's photos are not at ${dataDir}. ${DATA_HINT}`, dataDir);
+    }
+  } else {
+    if (positionals.length !== 1) {
+      usage(`train takes one data folder, got ${positionals.length}: see rocks train --help`);
+    }
+    dataDir = positionals[0]!;
+  }
+  const json = values.json === true;
+  const say = json ? io.err : io.out;
+  const outDir = values.out ?? "rock-model";
+  const backend = rocks.parseBackendName(values.backend ?? "auto");
+  const opts = {
+    epochs: num(values, "epochs", { integer: true, min: 1 }),
+    batchSize: num(values, "batch", { integer: true, min: 1 }),
+    lr: num(values, "lr", {}),
+    testFraction: num(values, "test-fraction", { min: 0, below: 1 }),
+    split: oneOf(values, "split", ["random", "group"] as const),
+    seed: num(values, "seed", { integer: true }),
+    augment: oneOf(values, "augment", ["crop", "none"] as const),
+    printEvery: num(values, "print-every", { integer: true, min: 1 }),
+    maxPixels: num(values, "max-pixels", { integer: true, min: 1 }),
+    groupsFile: values.groups,
+  };
+  if (opts.lr !== undefined && !(opts.lr > 0)) usage(`--lr must be above 0, got ${opts.lr}`);
+  const recipe = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const started = performance.now();
+  const trunk = await rocks.loadTrunk({ backend });
+  try {
+    say(`Backend: ${trunk.backend.name}${trunk.backend.simd ? " (SIMD)" : ""}: ${trunk.backend.reason}`);
+    const dataset = await rocks.scanDataset(dataDir, opts.groupsFile ? { groupsFile: opts.groupsFile } : {});
+    const counts = dataset.classes.map((c, i) =>
+      `${c} ${dataset.samples.filter((s) => s.label === i).length}`
+    );
+    say(
+      `Data: ${dataDir}: ${dataset.samples.length} photos in ${dataset.classes.length} classes (${
+        counts.join(", ")
+      })`,
+    );
+    const result = await rocks.trainFolder(trunk, dataDir, recipe, {
+      onLine: (l) => say(progressLine(l)),
+      onEmbed: (phase, done, total) => progress(io, `  embedding ${phase}`, false)?.(done, total),
+      onSkip: (s) => io.err(`Skipping ${s.file}: ${s.reason}`),
+    });
+    const t = result.classifier.meta.training;
+    await rocks.saveClassifier(outDir, result.classifier);
+    const seconds = (performance.now() - started) / 1000;
+    if (json) {
+      io.out(JSON.stringify({
+        classes: result.classifier.meta.classes,
+        trainCount: t.trainCount,
+        testCount: t.testCount,
+        epochs: t.epochs,
+        testAccuracy: result.test?.accuracy ?? null,
+        testLoss: result.testLoss,
+        perClass: result.test?.perClass ?? null,
+        confusion: result.test?.confusion ?? null,
+        history: result.classifier.meta.history,
+        split: t.split,
+        seed: t.seed,
+        modelDir: outDir,
+        backend: trunk.backend.name,
+        seconds,
+        embedded: result.embedded,
+        skipped: result.skipped,
+      }));
+    } else {
+      if (result.test) say(`\nTest photos: ${t.testCount} (split ${t.split})\n${metricsText(result.test)}`);
+      else say(`\nNo test photos (--test-fraction 0): trained on all ${t.trainCount}`);
+      const sk = skippedText(result.skipped);
+      if (sk) say(`\n${sk}`);
+      say(`\nSaved the classifier to ${outDir} (${seconds.toFixed(1)} s)`);
+    }
+    if (demo) {
+      const rng = (await import("./lib/rng.ts")).createRng((opts.seed ?? 1) + 7);
+      const picks = rng.shuffle([...(result.split.test.length ? result.split.test : result.split.train)])
+        .slice(0, 5);
+      const preds = await rocks.predict(trunk, result.classifier, picks.map((p) => p.path));
+      say(`\n5 random test photos, as the course shows them (predicted class:correct?):`);
+      preds.forEach((p, i) => {
+        const truth = dataset.classes[picks[i]!.label]!;
+        if ("error" in p) say(`  ${picks[i]!.name}: ${p.error}`);
+        else {
+          say(
+            `  ${p.class}:${p.class === truth ? "True" : "False"}  ${picks[i]!.name}  (p=${
+              p.probabilities[p.class]!.toFixed(3)
+            })`,
+          );
+        }
+      });
+    }
+    result.classifier.dispose();
+    return 0;
+  } finally {
+    trunk.dispose();
+  }
+}
+
+async function runEval(positionals: string[], values: Values, io: Io): Promise<number> {
+  if (positionals.length !== 2) usage(`eval takes a model folder and a data folder: see rocks eval --help`);
+  const rocks = await import("./mod.ts");
+  const trunk = await rocks.loadTrunk({ backend: rocks.parseBackendName(values.backend ?? "auto") });
+  try {
+    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: trunk.sha256 });
+    const ev = await rocks.evaluate(
+      trunk,
+      classifier,
+      positionals[1]!,
+      progress(io, "  embedding", values.json === true),
+    );
+    classifier.dispose();
+    if (values.json) {
+      const { predictions: _p, ...rest } = ev;
+      io.out(JSON.stringify(rest));
+    } else {
+      io.out(metricsText(ev));
+      const sk = skippedText(ev.skipped);
+      if (sk) io.out(`\n${sk}`);
+    }
+    return ev.count > 0 ? 0 : 1;
+  } finally {
+    trunk.dispose();
+  }
+}
+
+async function runPredict(positionals: string[], values: Values, io: Io): Promise<number> {
+  if (positionals.length < 2) {
+    usage(`predict takes a model folder and at least one photo or folder: see rocks predict --help`);
+  }
+  if (values.json && values.csv) usage(`--json and --csv cannot be used together`);
+  const rocks = await import("./mod.ts");
+  const trunk = await rocks.loadTrunk({ backend: rocks.parseBackendName(values.backend ?? "auto") });
+  try {
+    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: trunk.sha256 });
+    const classes = classifier.meta.classes;
+    const quiet = values.json === true || values.csv === true;
+    const preds = await rocks.predict(
+      trunk,
+      classifier,
+      positionals.slice(1),
+      progress(io, "  embedding", quiet),
+    );
+    classifier.dispose();
+    if (values.json) io.out(JSON.stringify(preds, null, 1));
+    else if (values.csv) {
+      io.out(["file", "class", ...classes, "error"].map(csvCell).join(","));
+      for (const p of preds) {
+        const cells = "error" in p
+          ? [p.file, "", ...classes.map(() => ""), p.error]
+          : [p.file, p.class, ...classes.map((c) => p.probabilities[c]!.toFixed(6)), ""];
+        io.out(cells.map(csvCell).join(","));
+      }
+    } else {
+      const width = Math.max(4, ...preds.map((p) => p.file.length));
+      io.out(`${"file".padEnd(width)}  class  ${classes.join("  ")}`);
+      for (const p of preds) {
+        if ("error" in p) io.out(`${p.file.padEnd(width)}  error: ${p.error}`);
+        else {io.out(`${p.file.padEnd(width)}  ${p.class}  ${
+            classes.map((c) => p.probabilities[c]!.toFixed(3)).join("  ")
+          }`);}
+      }
+      const failed = preds.filter((p) => "error" in p).length;
+      if (failed) io.err(`${failed} of ${preds.length} photos could not be read`);
+    }
+    return preds.some((p) => !("error" in p)) ? 0 : 1;
+  } finally {
+    trunk.dispose();
+  }
+}
+
+async function runInfo(positionals: string[], values: Values, io: Io): Promise<number> {
+  if (positionals.length > 1) usage(`info takes at most one model folder`);
+  const rocks = await import("./mod.ts");
+  const backend = await rocks.initBackend(rocks.parseBackendName(values.backend ?? "auto"));
+  const location = rocks.defaultWeightsLocation();
+  let weights: { location: string; verified: boolean; sha256?: string; error?: string; trunkId: string };
+  try {
+    const trunk = await rocks.loadTrunk({ backend: backend.requested });
+    weights = { location, verified: true, sha256: trunk.sha256, trunkId: trunk.id };
+    trunk.dispose();
+  } catch (e) {
+    if (!(e instanceof RocksError)) throw e;
+    weights = { location, verified: false, error: e.message, trunkId: rocks.WEIGHTS_MANIFEST.trunkId };
+  }
+  const model = positionals[0] ? (await rocks.loadClassifier(positionals[0])) : undefined;
+  const info = {
+    versions: rocks.versions(),
+    backend,
+    available: ["wasm", "cpu"],
+    weights: {
+      ...weights,
+      package: rocks.WEIGHTS_MANIFEST.package,
+      files: Object.keys(rocks.WEIGHTS_MANIFEST.files).length,
+    },
+    ...(model ? { model: { dir: positionals[0], ...model.meta } } : {}),
+  };
+  model?.dispose();
+  if (values.json) io.out(JSON.stringify(info, null, 1));
+  else {
+    io.out(Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(", "));
+    io.out(
+      `Backend: ${backend.name}${
+        backend.simd ? " (SIMD)" : ""
+      }, ${backend.threads} thread: ${backend.reason}`,
+    );
+    io.out(`Backends available here: ${info.available.join(", ")}`);
+    io.out(`Weights: ${info.weights.package} at ${location}`);
+    io.out(
+      weights.verified
+        ? `  ${info.weights.files} files, sha256 verified (set ${weights.sha256!.slice(0, 16)}…)`
+        : `  NOT verified: ${weights.error}`,
+    );
+    if (info.model) {
+      const m = info.model;
+      io.out(`\nModel ${m.dir}: format ${m.formatVersion}, classes ${m.classes.join(", ")}`);
+      io.out(`  trunk ${m.trunk.id}; preprocessing ${m.preprocessing.mode} (${m.preprocessing.view})`);
+      const t = m.training;
+      io.out(
+        `  trained on ${t.data}: ${t.trainCount} photos, ${t.epochs} epochs, batch ${t.batchSize}, lr ${t.lr}, ` +
+          `split ${t.split} ${t.testFraction}, seed ${t.seed}, augment ${t.augment}, ${t.backend}, ${
+            t.seconds.toFixed(1)
+          } s`,
+      );
+      io.out(`  test: ${m.test ? `accuracy ${fmt3(m.test.accuracy)} on ${m.test.count} photos` : "none"}`);
+    }
+  }
+  return weights.verified ? 0 : 1;
+}
+
+/**
+ * Runs the CLI.
+ * @param args The arguments (without the program name).
+ * @param io Where to write.
+ * @returns The exit code.
+ */
+export async function main(args: string[], io: Io): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options: optionSpecs, allowPositionals: true, strict: true });
+    } catch (e) {
+      const message = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
+      usage(`${message}: see rocks --help`);
+    }
+    const values = parsed.values as Values;
+    const [command, ...positionals] = parsed.positionals;
+    if (values.version) {
+      io.out(`rocks ${VERSION}`);
+      return 0;
+    }
+    if (!command) {
+      io.out(HELP);
+      return values.help ? 0 : 2;
+    }
+    if (!(command in COMMAND_HELP)) {
+      usage(`Unknown command "${command}": expected train, eval, predict, info or demo`);
+    }
+    if (values.help) {
+      io.out(COMMAND_HELP[command]!);
+      return 0;
+    }
+    const allowed = new Set([...ALLOWED[command]!, "help", "version"]);
+    for (const key of Object.keys(values)) {
+      if (!allowed.has(key)) {
+        usage(`Option --${key} does not apply to ${command}: see rocks ${command} --help`);
+      }
+    }
+    switch (command) {
+      case "train":
+        return await runTrain(positionals, values, io);
+      case "demo":
+        if (positionals.length) usage(`demo takes no positional arguments; use --data DIR`);
+        return await runTrain([], values, io, true);
+      case "eval":
+        return await runEval(positionals, values, io);
+      case "predict":
+        return await runPredict(positionals, values, io);
+      default:
+        return await runInfo(positionals, values, io);
+    }
+  } catch (e) {
+    if (e instanceof RocksError) {
+      io.err(`error: ${e.message}`);
+      return e.kind === "usage" ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const enc = new TextEncoder();
+  const code = await main(Deno.args, {
+    out: (t) => Deno.stdout.writeSync(enc.encode(`${t}\n`)),
+    err: (t) => Deno.stderr.writeSync(enc.encode(t.startsWith("\r") ? t : `${t}\n`)),
+    isTty: Deno.stderr.isTerminal(),
+  });
+  Deno.exit(code);
+}

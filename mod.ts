@@ -1,0 +1,51 @@
+/**
+ * rocks: tell lunar basalt from highland rock (or any classes of photos) with
+ * a frozen ImageNet ResNet50 and a small trained head, the model of
+ * Microsoft Learn's "Classify space rocks" course, in Deno.
+ *
+ * ```ts ignore
+ * import { loadTrunk, predict, saveClassifier, trainFolder } from "./mod.ts";
+ *
+ * const trunk = await loadTrunk(); // WASM SIMD, verified weights
+ * const { classifier, test } = await trainFolder(trunk, "data/space-rocks");
+ * console.log(test?.accuracy);
+ * await saveClassifier("rock-model", classifier);
+ * const [first] = await predict(trunk, classifier, ["photo.jpg"]);
+ * ```
+ *
+ * Requires --allow-read (photos, weights), --allow-write (model folders) and
+ * --allow-env.
+ * @module
+ */
+export { type LoadedTrunk, loadTrunk, type LoadTrunkOptions, trunkEmbedder } from "./lib/toolkit.ts";
+export { evaluate, predict, trainFolder, type TrainFolderOptions } from "./lib/toolkit.ts";
+export {
+  type BackendInfo,
+  type BackendName,
+  BACKENDS,
+  initBackend,
+  parseBackendName,
+} from "./lib/backend.ts";
+export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
+export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
+export { type TrainingFacts } from "./lib/classifier.ts";
+export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/model_file.ts";
+export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
+export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
+export {
+  embedFiles,
+  type EmbedJob,
+  type EmbedOptions,
+  type EmbedResult,
+  loadView,
+  type ViewName,
+} from "./lib/embed.ts";
+export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } from "./lib/train.ts";
+export { resolveTrainOptions, trainClassifier } from "./lib/train.ts";
+export { evaluateFolder, type Evaluation, type Scored } from "./lib/evaluate.ts";
+export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
+export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
+export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS, type RgbImage } from "./lib/decode.ts";
+export { EMBEDDING_SIZE, type Trunk } from "./lib/resnet50.ts";
+export { VERSION, versions } from "./lib/version.ts";
+export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";

@@ -1,0 +1,212 @@
+/**
+ * Helpers the tests share: images the tests draw themselves, temporary
+ * folders, the real photos' location, and running the CLI.
+ * @module
+ */
+import { deflateSync } from "node:zlib";
+import { createRng } from "../lib/rng.ts";
+
+/** The repository root. */
+export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+/** The course's photos. */
+export const SPACE_ROCKS = `${ROOT}/../shared/data/space-rocks`;
+/** Images extracted from Debian's python3-skimage by tests/fixtures.ts. */
+export const SKIMAGE = `${ROOT}/tests/.fixtures/skimage`;
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
+}
+
+/**
+ * Encodes raw samples as a PNG. `channels`: 1 gray, 2 gray+alpha, 3 RGB,
+ * 4 RGBA, or 1 with a `palette` (indexed colour, RGB triples). `depth`: 8 or
+ * 16 (16-bit samples big-endian in `data`).
+ */
+export function encodePng(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels = 3,
+  depth = 8,
+  palette?: Uint8Array,
+): Uint8Array {
+  const colorType = palette ? 3 : ({ 1: 0, 2: 4, 3: 2, 4: 6 } as Record<number, number>)[channels]!;
+  const rowBytes = (width * channels * depth) / 8;
+  const raw = new Uint8Array(height * (rowBytes + 1));
+  for (let y = 0; y < height; y++) {
+    raw.set(data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (rowBytes + 1) + 1);
+  }
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, width);
+  v.setUint32(4, height);
+  ihdr.set([depth, colorType, 0, 0, 0], 8);
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", ihdr),
+    ...(palette ? [pngChunk("PLTE", palette)] : []),
+    pngChunk("IDAT", new Uint8Array(deflateSync(raw))),
+    pngChunk("IEND", new Uint8Array()),
+  ];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Draws an RGB image from a pixel function. */
+export function drawRgb(
+  width: number,
+  height: number,
+  pixel: (x: number, y: number) => [number, number, number],
+) {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) data.set(pixel(x, y), (y * width + x) * 3);
+  }
+  return data;
+}
+
+/**
+ * A photo of one of two textures that a frozen ImageNet network separates
+ * easily: `stripes` (smooth sinusoidal bands, warm colours) or `speckle`
+ * (fine random dots, cool colours). Each call with a new seed varies
+ * period, angle, colour and noise.
+ */
+export function texturePng(kind: "stripes" | "speckle", seed: number, size = 160): Uint8Array {
+  const rng = createRng(seed * 7919 + (kind === "stripes" ? 1 : 2));
+  const data = kind === "stripes"
+    ? (() => {
+      const period = rng.uniform(12, 30);
+      const angle = rng.uniform(0, Math.PI);
+      const [c, s] = [Math.cos(angle), Math.sin(angle)];
+      const base = [rng.uniform(150, 230), rng.uniform(80, 140), rng.uniform(30, 80)];
+      return drawRgb(size, size, (x, y) => {
+        const v = 0.5 + 0.5 * Math.sin(((x * c + y * s) / period) * 2 * Math.PI);
+        return base.map((b) => Math.max(0, Math.min(255, b * (0.4 + 0.6 * v) + rng.uniform(-8, 8)))) as [
+          number,
+          number,
+          number,
+        ];
+      });
+    })()
+    : (() => {
+      const base = [rng.uniform(30, 90), rng.uniform(90, 150), rng.uniform(150, 230)];
+      const density = rng.uniform(0.2, 0.5);
+      return drawRgb(size, size, () => {
+        const on = rng.next() < density;
+        return base.map((b) => (on ? Math.min(255, b + 90) : b * 0.35)) as [number, number, number];
+      });
+    })();
+  return encodePng(data, size, size);
+}
+
+/** Writes a folder of class folders with `perClass` texture photos each. */
+export async function writeTextureDataset(dir: string, perClass: number, seed0 = 0): Promise<void> {
+  for (const kind of ["speckle", "stripes"] as const) {
+    await Deno.mkdir(`${dir}/${kind}`, { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      await Deno.writeFile(
+        `${dir}/${kind}/${kind}_${String(i).padStart(3, "0")}.png`,
+        texturePng(kind, seed0 + i),
+      );
+    }
+  }
+}
+
+/** A temporary folder removed when the returned object is disposed. */
+export async function tempDir(prefix = "rocks-test-"): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Inserts an EXIF APP1 segment holding `orientation` right after a JPEG's SOI marker. */
+export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint8Array {
+  // TIFF header (big-endian) + one IFD with one entry: 0x0112 SHORT 1 = orientation.
+  const tiff = [
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0x00,
+    0x00,
+    0x00,
+    0x08, // "MM", 42, IFD at 8
+    0x00,
+    0x01, // one entry
+    0x01,
+    0x12,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x00,
+    orientation,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00, // no next IFD
+  ];
+  const body = [0x45, 0x78, 0x69, 0x66, 0x00, 0x00, ...tiff]; // "Exif\0\0"
+  const length = body.length + 2;
+  const segment = new Uint8Array([0xff, 0xe1, length >> 8, length & 0xff, ...body]);
+  const out = new Uint8Array(jpeg.length + segment.length);
+  out.set(jpeg.subarray(0, 2), 0);
+  out.set(segment, 2);
+  out.set(jpeg.subarray(2), 2 + segment.length);
+  return out;
+}
+
+/** Result of running the CLI as a separate process. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run cli.ts <args>` as a separate process. */
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
+    cwd: options.cwd ?? ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const out = await cmd.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

@@ -1,0 +1,116 @@
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { parseGroupsCsv, scanDataset, seriesGroups, splitSamples } from "../lib/dataset.ts";
+import { RocksError } from "../lib/errors.ts";
+import { createRng } from "../lib/rng.ts";
+import { SPACE_ROCKS, tempDir } from "./_helpers.ts";
+
+async function touch(path: string, bytes = new Uint8Array([0xff, 0xd8])) {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("scanDataset() reads the Learn photos as two sorted classes with 91 and 63 photos", async () => {
+  const d = await scanDataset(SPACE_ROCKS);
+  assertEquals(d.classes, ["Basalt", "Highland"]);
+  assertEquals(d.samples.filter((s) => s.label === 0).length, 91);
+  assertEquals(d.samples.filter((s) => s.label === 1).length, 63);
+  assertEquals(d.skipped, []);
+});
+
+Deno.test("scanDataset() ignores hidden files, lists non-photos as skipped, and walks sub-folders", async () => {
+  await using dir = await tempDir();
+  await touch(`${dir.path}/b class/one.JPG`);
+  await touch(`${dir.path}/b class/.DS_Store`);
+  await touch(`${dir.path}/b class/notes.txt`);
+  await touch(`${dir.path}/a/nested/two.png`);
+  await touch(`${dir.path}/a/three.jpeg`);
+  await touch(`${dir.path}/.hidden/four.jpg`);
+  const d = await scanDataset(dir.path);
+  assertEquals(d.classes, ["a", "b class"]);
+  assertEquals(d.samples.map((s) => [s.name, s.label]), [["a/nested/two.png", 0], ["a/three.jpeg", 0], [
+    "b class/one.JPG",
+    1,
+  ]]);
+  assertEquals(d.skipped.map((s) => s.file), ["b class/notes.txt"]);
+});
+
+Deno.test("scanDataset() says what is wrong with a folder it cannot use", async () => {
+  await using dir = await tempDir();
+  await assertRejects(() => scanDataset(`${dir.path}/nope`), RocksError, "does not exist");
+  await assertRejects(() => scanDataset(dir.path), RocksError, "has 0 class folders");
+  await touch(`${dir.path}/only/x.jpg`);
+  await assertRejects(
+    () => scanDataset(dir.path),
+    RocksError,
+    "has 1 class folder (only), expected at least 2",
+  );
+  await Deno.mkdir(`${dir.path}/empty`);
+  await assertRejects(
+    () => scanDataset(dir.path),
+    RocksError,
+    `Class folder ${dir.path}/empty holds no photos`,
+  );
+});
+
+Deno.test("seriesGroups() puts consecutive NASA frames of one year in one group", () => {
+  const g = seriesGroups([
+    "B/Basalt_Cristobalite_s69-45539.jpg",
+    "B/Basalt_Cristobalite_s69-45555.jpg", // gap 16: same series
+    "B/Basalt_Cristobalite_s69-45583.jpg", // gap 28: new series
+    "H/Crustal_Anorthosite_s72-45560.jpg", // another year
+    "H/photo.jpg", // no number: its own group
+  ]);
+  assertEquals(g[0], g[1]);
+  assert(g[2] !== g[1] && g[3] !== g[0] && g[4] === "file:photo.jpg");
+});
+
+Deno.test("scanDataset() groups the Learn photos into photo series, overridable by groups.csv", async () => {
+  const d = await scanDataset(SPACE_ROCKS);
+  const groups = new Set(d.samples.map((s) => s.group));
+  assertEquals(groups.size, 33);
+  const s10044 = d.samples.filter((s) => s.group === "s69-45539");
+  assertEquals(s10044.length, 27); // the sample 10044 series, about 26 photos per the data README
+  assertEquals(
+    parseGroupsCsv('file,group\nBasalt/a.jpg,rock1\n"Highland/b c.jpg",rock2\n', "g.csv"),
+    new Map([["Basalt/a.jpg", "rock1"], ["Highland/b c.jpg", "rock2"]]),
+  );
+  await using dir = await tempDir();
+  await touch(`${dir.path}/x/a_s69-10001.jpg`);
+  await touch(`${dir.path}/x/b_s69-10002.jpg`);
+  await touch(`${dir.path}/y/c.jpg`);
+  await Deno.writeTextFile(`${dir.path}/groups.csv`, "x/b_s69-10002.jpg,other\n");
+  const o = await scanDataset(dir.path);
+  assertEquals(o.samples.map((s) => s.group), ["s69-10001", "other", "file:c.jpg"]);
+});
+
+Deno.test("splitSamples() holds out 20 % of each class, the same for the same seed", async () => {
+  const d = await scanDataset(SPACE_ROCKS);
+  const a = splitSamples(d.samples, 0.2, "random", createRng(5));
+  const b = splitSamples(d.samples, 0.2, "random", createRng(5));
+  const c = splitSamples(d.samples, 0.2, "random", createRng(6));
+  assertEquals(a.test.map((s) => s.name), b.test.map((s) => s.name));
+  assert(
+    a.test.map((s) => s.name).join() !== c.test.map((s) => s.name).join(),
+    "another seed, another split",
+  );
+  assertEquals([a.train.length, a.test.length], [123, 31]);
+  assertEquals(a.test.filter((s) => s.label === 0).length, 18);
+  assertEquals(a.test.filter((s) => s.label === 1).length, 13);
+  assertEquals(splitSamples(d.samples, 0, "random", createRng(1)).test.length, 0);
+});
+
+Deno.test("splitSamples() in group mode never puts one photo series on both sides", async () => {
+  const d = await scanDataset(SPACE_ROCKS);
+  for (let seed = 0; seed < 20; seed++) {
+    const s = splitSamples(d.samples, 0.2, "group", createRng(seed));
+    const trainGroups = new Set(s.train.map((x) => x.group));
+    assert(s.test.every((x) => !trainGroups.has(x.group)), `seed ${seed}: a group is on both sides`);
+    assert(s.test.length >= 20 && s.test.length <= 45, `seed ${seed}: ${s.test.length} test photos`);
+    for (const label of [0, 1]) {
+      assert(
+        s.test.some((x) => x.label === label) && s.train.some((x) => x.label === label),
+        `class ${label}`,
+      );
+    }
+  }
+});
