@@ -486,8 +486,7 @@ export async function main(args: string[], io: Io): Promise<number> {
     try {
       parsed = parseArgs({ args, options: optionSpecs, allowPositionals: true, strict: true });
     } catch (e) {
-      const message = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
-      usage(`${message}: see rocks --help`);
+      usage(`${e instanceof Error ? e.message : String(e)} (see rocks --help)`);
     }
     const values = parsed.values as Values;
     const [command, ...positionals] = parsed.positionals;

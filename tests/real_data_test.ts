@@ -1,0 +1,80 @@
+/**
+ * The course's recipe on the course's photos, through the real CLI.
+ *
+ * One run's final test accuracy swings with the seed (seen here, random
+ * split: 0.87, 0.90 and 1.00 for seeds 1–3), because the course's Adam at
+ * lr 0.003 takes large steps and the test set has only 31 photos. So the
+ * recipe is judged on the mean of three seeds, the way the issue's reference
+ * numbers (0.96 ± 0.04 over 10 seeds) were measured. Runs go two at a time,
+ * one per core.
+ * @module
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { runCli, SPACE_ROCKS, tempDir } from "./_helpers.ts";
+
+interface TrainJson {
+  testAccuracy: number;
+  trainCount: number;
+  testCount: number;
+  epochs: number;
+  history: unknown[];
+  skipped: unknown[];
+}
+
+async function trainRuns(split: "random" | "group", seeds: number[], out: string): Promise<TrainJson[]> {
+  const results: TrainJson[] = [];
+  for (let i = 0; i < seeds.length; i += 2) {
+    const batch = seeds.slice(i, i + 2).map(async (seed) => {
+      const r = await runCli([
+        "train",
+        SPACE_ROCKS,
+        "--split",
+        split,
+        "--seed",
+        String(seed),
+        "--out",
+        `${out}/${split}-${seed}`,
+        "--json",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as TrainJson;
+    });
+    results.push(...(await Promise.all(batch)));
+  }
+  return results;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+Deno.test("rocks train with the course's defaults reaches ≥ 0.90 test accuracy on the random split (mean of 3 seeds)", async () => {
+  await using dir = await tempDir();
+  const runs = await trainRuns("random", [1, 2, 3], dir.path);
+  const acc = runs.map((r) => r.testAccuracy);
+  console.log(
+    `random split test accuracy by seed: ${acc.map((a) => a.toFixed(3)).join(", ")}; mean ${
+      mean(acc).toFixed(3)
+    }`,
+  );
+  for (const r of runs) {
+    assertEquals([r.trainCount, r.testCount, r.epochs, r.history.length, r.skipped.length], [
+      123,
+      31,
+      5,
+      8,
+      0,
+    ]);
+  }
+  assert(mean(acc) >= 0.9, `mean test accuracy ${mean(acc)}`);
+});
+
+Deno.test("rocks train --split group keeps photo series apart and reaches ≥ 0.80 (mean of 2 seeds)", async () => {
+  await using dir = await tempDir();
+  const runs = await trainRuns("group", [1, 2], dir.path);
+  const acc = runs.map((r) => r.testAccuracy);
+  console.log(
+    `group split test accuracy by seed: ${acc.map((a) => a.toFixed(3)).join(", ")}; mean ${
+      mean(acc).toFixed(3)
+    }`,
+  );
+  assert(mean(acc) >= 0.8, `mean test accuracy ${mean(acc)}`);
+});
