@@ -116,6 +116,10 @@ const optionSpecs = {
   augment: { type: "string" },
   "print-every": { type: "string" },
   "max-pixels": { type: "string" },
+  workers: { type: "string" },
+  cache: { type: "string" },
+  "no-cache": { type: "boolean" },
+  resume: { type: "string" },
 } as const;
 
 /** Which options each command takes (besides --help and --version). */
@@ -134,11 +138,15 @@ const ALLOWED: Record<string, string[]> = {
     "max-pixels",
     "backend",
     "json",
+    "workers",
+    "cache",
+    "no-cache",
+    "resume",
   ],
-  eval: ["backend", "json"],
-  predict: ["backend", "json", "csv"],
+  eval: ["backend", "json", "workers", "cache", "no-cache", "max-pixels"],
+  predict: ["backend", "json", "csv", "workers", "cache", "no-cache", "max-pixels"],
   info: ["backend", "json"],
-  demo: ["data", "out", "seed", "backend"],
+  demo: ["data", "out", "seed", "backend", "workers", "cache", "no-cache"],
 };
 
 type Values = {
@@ -224,6 +232,32 @@ function progress(io: Io, label: string, quiet: boolean) {
   };
 }
 
+/** Opens the embedder the options describe: a worker pool (or this thread) behind the cache. */
+async function openEmbedderFor(values: Values, io: Io, photos?: number) {
+  const rocks = await import("./mod.ts");
+  if (values.cache !== undefined && values["no-cache"]) {
+    usage(`--cache and --no-cache cannot be used together`);
+  }
+  const requested = num(values, "workers", { integer: true, min: 0 }) ?? navigator.hardwareConcurrency ?? 1;
+  // No more workers than photos: predicting one photo needs one trunk.
+  const workers = photos === undefined ? requested : Math.min(requested, Math.max(1, photos));
+  const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
+  return await rocks.openEmbedder({
+    backend: rocks.parseBackendName(values.backend ?? "auto"),
+    workers,
+    cache: values["no-cache"] ? false : values.cache ?? rocks.defaultCacheDir(),
+    ...(maxPixels !== undefined ? { maxPixels } : {}),
+    onWarning: (m: string) => io.err(`warning: ${m}`),
+  });
+}
+
+function backendLine(
+  e: { backend: { name: string; simd: boolean; reason: string }; workers: number },
+): string {
+  const where = e.workers ? `${e.workers} worker${e.workers > 1 ? "s" : ""}` : "this thread";
+  return `Backend: ${e.backend.name}${e.backend.simd ? " (SIMD)" : ""}, ${where}: ${e.backend.reason}`;
+}
+
 function defaultDemoData(): string {
   const here = new URL("../shared/data/space-rocks", import.meta.url);
   return here.protocol === "file:" ? decodeURIComponent(here.pathname) : "../shared/data/space-rocks";
@@ -256,7 +290,6 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
   const json = values.json === true;
   const say = json ? io.err : io.out;
   const outDir = values.out ?? "rock-model";
-  const backend = rocks.parseBackendName(values.backend ?? "auto");
   const opts = {
     epochs: num(values, "epochs", { integer: true, min: 1 }),
     batchSize: num(values, "batch", { integer: true, min: 1 }),
@@ -272,9 +305,13 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
   if (opts.lr !== undefined && !(opts.lr > 0)) usage(`--lr must be above 0, got ${opts.lr}`);
   const recipe = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const started = performance.now();
-  const trunk = await rocks.loadTrunk({ backend });
+  const resumeDir = values.resume;
+  const embedder = await openEmbedderFor(values, io);
   try {
-    say(`Backend: ${trunk.backend.name}${trunk.backend.simd ? " (SIMD)" : ""}: ${trunk.backend.reason}`);
+    say(backendLine(embedder));
+    const resumeFrom = resumeDir
+      ? await rocks.loadClassifier(resumeDir, { trunkSha256: embedder.trunk.sha256 })
+      : undefined;
     const dataset = await rocks.scanDataset(dataDir, opts.groupsFile ? { groupsFile: opts.groupsFile } : {});
     const counts = dataset.classes.map((c, i) =>
       `${c} ${dataset.samples.filter((s) => s.label === i).length}`
@@ -284,7 +321,10 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         counts.join(", ")
       })`,
     );
-    const result = await rocks.trainFolder(trunk, dataDir, recipe, {
+    const result = await rocks.trainFolder(embedder, dataDir, {
+      ...recipe,
+      ...(resumeFrom ? { resumeFrom } : {}),
+    }, {
       onLine: (l) => say(progressLine(l)),
       onEmbed: (phase, done, total) => progress(io, `  embedding ${phase}`, false)?.(done, total),
       onSkip: (s) => io.err(`Skipping ${s.file}: ${s.reason}`),
@@ -306,9 +346,12 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         split: t.split,
         seed: t.seed,
         modelDir: outDir,
-        backend: trunk.backend.name,
+        backend: embedder.backend.name,
+        workers: embedder.workers,
         seconds,
-        embedded: result.embedded,
+        views: result.embedded,
+        trunkRuns: embedder.cache ? embedder.cache.stats.misses : result.embedded,
+        cacheHits: embedder.cache?.stats.hits ?? 0,
         skipped: result.skipped,
       }));
     } else {
@@ -322,7 +365,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
       const rng = (await import("./lib/rng.ts")).createRng((opts.seed ?? 1) + 7);
       const picks = rng.shuffle([...(result.split.test.length ? result.split.test : result.split.train)])
         .slice(0, 5);
-      const preds = await rocks.predict(trunk, result.classifier, picks.map((p) => p.path));
+      const preds = await rocks.predict(embedder, result.classifier, picks.map((p) => p.path));
       say(`\n5 random test photos, as the course shows them (predicted class:correct?):`);
       preds.forEach((p, i) => {
         const truth = dataset.classes[picks[i]!.label]!;
@@ -337,20 +380,21 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
       });
     }
     result.classifier.dispose();
+    resumeFrom?.dispose();
     return 0;
   } finally {
-    trunk.dispose();
+    embedder.close();
   }
 }
 
 async function runEval(positionals: string[], values: Values, io: Io): Promise<number> {
   if (positionals.length !== 2) usage(`eval takes a model folder and a data folder: see rocks eval --help`);
   const rocks = await import("./mod.ts");
-  const trunk = await rocks.loadTrunk({ backend: rocks.parseBackendName(values.backend ?? "auto") });
+  const embedder = await openEmbedderFor(values, io);
   try {
-    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: trunk.sha256 });
+    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: embedder.trunk.sha256 });
     const ev = await rocks.evaluate(
-      trunk,
+      embedder,
       classifier,
       positionals[1]!,
       progress(io, "  embedding", values.json === true),
@@ -366,7 +410,7 @@ async function runEval(positionals: string[], values: Values, io: Io): Promise<n
     }
     return ev.count > 0 ? 0 : 1;
   } finally {
-    trunk.dispose();
+    embedder.close();
   }
 }
 
@@ -376,15 +420,16 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
   }
   if (values.json && values.csv) usage(`--json and --csv cannot be used together`);
   const rocks = await import("./mod.ts");
-  const trunk = await rocks.loadTrunk({ backend: rocks.parseBackendName(values.backend ?? "auto") });
+  const files = await rocks.expandInputs(positionals.slice(1));
+  const embedder = await openEmbedderFor(values, io, files.length);
   try {
-    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: trunk.sha256 });
+    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: embedder.trunk.sha256 });
     const classes = classifier.meta.classes;
     const quiet = values.json === true || values.csv === true;
     const preds = await rocks.predict(
-      trunk,
+      embedder,
       classifier,
-      positionals.slice(1),
+      files,
       progress(io, "  embedding", quiet),
     );
     classifier.dispose();
@@ -411,7 +456,7 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
     }
     return preds.some((p) => !("error" in p)) ? 0 : 1;
   } finally {
-    trunk.dispose();
+    embedder.close();
   }
 }
 

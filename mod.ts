@@ -18,6 +18,15 @@
  * @module
  */
 export { type LoadedTrunk, loadTrunk, type LoadTrunkOptions, trunkEmbedder } from "./lib/toolkit.ts";
+export { type Embedder, type EmbedSource, openEmbedder, type OpenEmbedderOptions } from "./lib/toolkit.ts";
+export {
+  cachedEmbedder,
+  type CacheStats,
+  defaultCacheDir,
+  type EmbedCache,
+  openEmbedCache,
+} from "./lib/embed_cache.ts";
+export { createPool, type Pool, type PoolOptions } from "./lib/pool.ts";
 export { evaluate, predict, trainFolder, type TrainFolderOptions } from "./lib/toolkit.ts";
 export {
   type BackendInfo,

@@ -12,7 +12,7 @@
  * @module
  */
 import { RocksError } from "./errors.ts";
-import type { Rng } from "./rng.ts";
+import { hashSeed } from "./rng.ts";
 
 /** File extensions read as photos (any letter case). */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"] as const;
@@ -227,9 +227,12 @@ export interface Split {
  * @param samples The photos.
  * @param testFraction Fraction held out, 0 ≤ f < 1.
  * @param mode `random` or `group`.
- * @param rng Seeded generator: the same seed gives the same split.
+ * The order in which photos (or groups) are taken is a hash of the seed and
+ * the photo's (group's) name, so adding a photo moves at most the photos at
+ * the boundary: earlier embeddings stay useful.
+ * @param seed The same seed gives the same split.
  */
-export function splitSamples(samples: Sample[], testFraction: number, mode: SplitMode, rng: Rng): Split {
+export function splitSamples(samples: Sample[], testFraction: number, mode: SplitMode, seed: number): Split {
   if (!(testFraction >= 0 && testFraction < 1)) {
     throw new RocksError("usage", `Test fraction must be at least 0 and below 1, got ${testFraction}`);
   }
@@ -240,7 +243,9 @@ export function splitSamples(samples: Sample[], testFraction: number, mode: Spli
     const target = Math.round(ofClass.length * testFraction);
     if (target === 0) continue;
     if (mode === "random") {
-      const order = rng.shuffle([...ofClass]);
+      const order = [...ofClass].sort((a, b) =>
+        hashSeed(seed, "split", a.name) - hashSeed(seed, "split", b.name) || (a.name < b.name ? -1 : 1)
+      );
       for (const s of order.slice(0, Math.min(target, ofClass.length - 1))) test.add(s);
       continue;
     }
@@ -252,10 +257,10 @@ export function splitSamples(samples: Sample[], testFraction: number, mode: Spli
       for (const s of g) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
       return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
     };
-    const groups = rng.shuffle(
-      [...byGroup.entries()].filter(([, g]) => majority(g) === label).sort(([a], [b]) => (a < b ? -1 : 1)),
+    const groups = [...byGroup.entries()].filter(([, g]) => majority(g) === label).sort(([a], [b]) =>
+      hashSeed(seed, "group", a) - hashSeed(seed, "group", b) || (a < b ? -1 : 1)
     );
-    // Whole groups, in seeded order, while the class's test share stays within
+    // Whole groups, in hashed order, while the class's test share stays within
     // a quarter above its target; the last group always stays for training.
     const cap = Math.ceil(target * 1.25);
     const ofLabel = (g: Sample[]) => g.filter((s) => s.label === label).length;

@@ -50,3 +50,17 @@ export function createRng(seed: number): Rng {
   };
   return rng;
 }
+
+/**
+ * A 32-bit hash of `parts` (FNV-1a over their text): a seed that depends only
+ * on what it names, e.g. `(seed, "crop", epoch, file)`, so that adding a photo
+ * changes no other photo's split side or crops (and cached crops stay valid).
+ */
+export function hashSeed(...parts: (string | number)[]): number {
+  let h = 0x811c9dc5;
+  for (const ch of new TextEncoder().encode(parts.join("\u0000"))) {
+    h ^= ch;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}

@@ -5,9 +5,12 @@
  * @module
  */
 import { type BackendInfo, type BackendName, initBackend } from "./backend.ts";
+import { RocksError } from "./errors.ts";
 import type { Classifier } from "./classifier.ts";
 import { scanDataset, type ScanOptions } from "./dataset.ts";
 import { embedFiles, type EmbedOptions } from "./embed.ts";
+import { cachedEmbedder, type EmbedCache, openEmbedCache } from "./embed_cache.ts";
+import { createPool } from "./pool.ts";
 import { evaluateFolder, type Evaluation } from "./evaluate.ts";
 import { predictFiles, type Prediction } from "./predict.ts";
 import { buildTrunk, type Trunk } from "./resnet50.ts";
@@ -50,12 +53,113 @@ export async function loadTrunk(options: LoadTrunkOptions = {}): Promise<LoadedT
 }
 
 /**
- * An {@linkcode EmbedFn} that runs `trunk` in this thread.
- * @param trunk The frozen ResNet50.
+ * What turns photos into embeddings for training, evaluation and prediction:
+ * a trunk in this thread, or a pool of workers, optionally behind a cache.
+ */
+export interface Embedder {
+  /** Embeds photo views, in order. */
+  embed: EmbedFn;
+  /** The trunk behind it. */
+  readonly trunk: { id: string; sha256: string };
+  /** The backend it runs on. */
+  readonly backend: BackendInfo;
+  /** Worker threads (0: this thread). */
+  readonly workers: number;
+  /** The cache in front of it, if any. */
+  readonly cache: EmbedCache | undefined;
+  /** Stops workers (and disposes a trunk the embedder loaded itself). */
+  close(): void;
+}
+
+/** A loaded trunk or an embedder: either can feed training and prediction. */
+export type EmbedSource = Embedder | LoadedTrunk;
+
+/**
+ * An {@linkcode Embedder} that runs `trunk` in this thread. Closing it leaves
+ * the trunk to its owner.
+ * @param trunk From {@linkcode loadTrunk}.
  * @param options Batch size and pixel limit.
  */
-export function trunkEmbedder(trunk: Trunk, options: Omit<EmbedOptions, "onProgress"> = {}): EmbedFn {
-  return (jobs, onProgress) => embedFiles(trunk, jobs, { ...options, ...(onProgress ? { onProgress } : {}) });
+export function trunkEmbedder(trunk: LoadedTrunk, options: Omit<EmbedOptions, "onProgress"> = {}): Embedder {
+  return {
+    embed: (jobs, onProgress) =>
+      embedFiles(trunk, jobs, { ...options, ...(onProgress ? { onProgress } : {}) }),
+    trunk: { id: trunk.id, sha256: trunk.sha256 },
+    backend: trunk.backend,
+    workers: 0,
+    cache: undefined,
+    close() {},
+  };
+}
+
+function asEmbedder(source: EmbedSource, maxPixels?: number): Embedder {
+  return "embed" in source && "workers" in source
+    ? source
+    : trunkEmbedder(source as LoadedTrunk, maxPixels !== undefined ? { maxPixels } : {});
+}
+
+/** Options for {@linkcode openEmbedder}. */
+export interface OpenEmbedderOptions extends LoadTrunkOptions {
+  /** Worker threads, each with its own trunk; 0 runs the trunk in this thread. @default navigator.hardwareConcurrency */
+  workers?: number;
+  /** Cache folder, or `false` for none. @default false */
+  cache?: string | false;
+  /** Photos larger than this many pixels are refused. */
+  maxPixels?: number;
+  /** Photos per trunk call. @default 4 */
+  batchSize?: number;
+  /** Called with warnings: a cache that cannot be written, a worker that died. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Starts what embeds photos: a pool of workers (or a trunk in this thread)
+ * and, when asked, the embedding cache in front of it. A cache folder that
+ * cannot be written is reported through `onWarning` and left out.
+ *
+ * Requires --allow-read, --allow-env, and --allow-write for a cache.
+ * @param options Workers, backend, cache.
+ * @returns The embedder; `close()` it when done.
+ */
+export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<Embedder> {
+  const workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
+  const limits = {
+    ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+  };
+  let base: Embedder;
+  if (workers === 0) {
+    const trunk = await loadTrunk(options);
+    const inner = trunkEmbedder(trunk, limits);
+    base = { ...inner, close: () => trunk.dispose() };
+  } else {
+    // The head trains and predicts in this thread: it needs a backend too.
+    await initBackend(options.backend ?? "auto");
+    const pool = await createPool({
+      workers,
+      backend: options.backend ?? "auto",
+      ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
+      ...limits,
+      ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
+    });
+    base = {
+      embed: pool.embed,
+      trunk: pool.trunk,
+      backend: { ...pool.backend, requested: options.backend ?? "auto", threads: pool.size },
+      workers: pool.size,
+      cache: undefined,
+      close: () => pool.close(),
+    };
+  }
+  if (options.cache === undefined || options.cache === false) return base;
+  try {
+    const cache = await openEmbedCache(options.cache);
+    return { ...base, cache, embed: cachedEmbedder(base.embed, cache, base.trunk.sha256) };
+  } catch (e) {
+    if (!(e instanceof RocksError)) throw e;
+    options.onWarning?.(`${e.message}; going on without a cache`);
+    return base;
+  }
 }
 
 /** Options for {@linkcode trainFolder}. */
@@ -68,14 +172,14 @@ export interface TrainFolderOptions extends TrainOptions, ScanOptions {
  * Scans a folder of class folders and trains the course's head on it.
  *
  * Requires --allow-read.
- * @param trunk From {@linkcode loadTrunk}.
+ * @param source An embedder from {@linkcode openEmbedder}, or a trunk from {@linkcode loadTrunk}.
  * @param dataDir One sub-folder per class.
  * @param options The recipe (defaults: the course's) and scan options.
  * @param events Progress callbacks.
  * @returns The classifier, its test scores, and the files skipped.
  */
 export async function trainFolder(
-  trunk: LoadedTrunk,
+  source: EmbedSource,
   dataDir: string,
   options: TrainFolderOptions = {},
   events: TrainEvents = {},
@@ -86,14 +190,11 @@ export async function trainFolder(
     ...(minClasses !== undefined ? { minClasses } : {}),
   });
   for (const s of dataset.skipped) events.onSkip?.(s);
-  const embed = trunkEmbedder(trunk, maxPixels !== undefined ? { maxPixels } : {});
-  const result = await trainClassifier(
-    dataset,
-    embed,
-    trunk,
-    { backend: trunk.backend.name, ...recipe },
-    events,
-  );
+  const embedder = asEmbedder(source, maxPixels);
+  const result = await trainClassifier(dataset, embedder.embed, embedder.trunk, {
+    backend: embedder.backend.name,
+    ...recipe,
+  }, events);
   return { ...result, skipped: [...dataset.skipped, ...result.skipped] };
 }
 
@@ -101,35 +202,35 @@ export async function trainFolder(
  * Scores a classifier on a labelled folder.
  *
  * Requires --allow-read.
- * @param trunk From {@linkcode loadTrunk}.
+ * @param source An embedder or a trunk.
  * @param classifier A trained classifier.
  * @param dataDir One sub-folder per class.
  * @param onProgress Called after each photo.
  */
 export function evaluate(
-  trunk: Trunk,
+  source: EmbedSource,
   classifier: Classifier,
   dataDir: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Evaluation> {
-  return evaluateFolder(classifier, trunkEmbedder(trunk), dataDir, onProgress);
+  return evaluateFolder(classifier, asEmbedder(source).embed, dataDir, onProgress);
 }
 
 /**
  * Predicts the class of photos (files or folders of photos).
  *
  * Requires --allow-read.
- * @param trunk From {@linkcode loadTrunk}.
+ * @param source An embedder or a trunk.
  * @param classifier A trained classifier.
  * @param inputs Photo files and folders.
  * @param onProgress Called after each photo.
  * @returns One prediction per photo; a photo that cannot be read has `error`.
  */
 export function predict(
-  trunk: Trunk,
+  source: EmbedSource,
   classifier: Classifier,
   inputs: string[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<Prediction[]> {
-  return predictFiles(classifier, trunkEmbedder(trunk), inputs, onProgress);
+  return predictFiles(classifier, asEmbedder(source).embed, inputs, onProgress);
 }

@@ -39,7 +39,7 @@ import {
   nllLoss,
 } from "./head.ts";
 import { computeMetrics, type Metrics } from "./metrics.ts";
-import { createRng } from "./rng.ts";
+import { createRng, hashSeed } from "./rng.ts";
 
 /** Turns photo views into embeddings, in order (see `embedFiles`). */
 export type EmbedFn = (
@@ -67,6 +67,8 @@ export interface TrainOptions {
   printEvery?: number;
   /** Name of the backend, saved with the model. @default "wasm" */
   backend?: string;
+  /** Continue from this classifier's head (same classes) instead of new weights; Adam starts afresh. */
+  resumeFrom?: Classifier;
 }
 
 /** What training reports while it runs. */
@@ -95,7 +97,7 @@ export interface TrainResult {
   split: Split;
 }
 
-function checkOptions(o: Required<TrainOptions>): void {
+function checkOptions(o: Required<Omit<TrainOptions, "resumeFrom">>): void {
   usageCheck(
     Number.isInteger(o.epochs) && o.epochs >= 1,
     `Epochs must be a whole number ≥ 1, got ${o.epochs}`,
@@ -125,8 +127,10 @@ function checkOptions(o: Required<TrainOptions>): void {
 }
 
 /** Fills defaults (the course's recipe) into training options. */
-export function resolveTrainOptions(options: TrainOptions = {}): Required<TrainOptions> {
-  const o: Required<TrainOptions> = {
+export function resolveTrainOptions(
+  options: TrainOptions = {},
+): Required<Omit<TrainOptions, "resumeFrom">> & Pick<TrainOptions, "resumeFrom"> {
+  const o: Required<Omit<TrainOptions, "resumeFrom">> & Pick<TrainOptions, "resumeFrom"> = {
     epochs: 5,
     batchSize: 16,
     lr: DEFAULT_ADAM.lr,
@@ -191,7 +195,7 @@ export async function trainClassifier(
   };
 
   // 1. Split.
-  const split = splitSamples(dataset.samples, o.testFraction, o.split, rng.fork(1));
+  const split = splitSamples(dataset.samples, o.testFraction, o.split, o.seed);
   if (split.train.length === 0) throw new RocksError("input", `No photos to train on in ${dataset.root}`);
 
   // 2. Test embeddings, once.
@@ -211,10 +215,25 @@ export async function trainClassifier(
 
   // 3. Head and optimiser.
   const config = headConfig(dataset.classes.length);
-  const params = initHead(config, rng.fork(2));
+  const fresh = initHead(config, rng.fork(2));
+  let params = fresh;
+  if (o.resumeFrom) {
+    const old = o.resumeFrom.meta.classes;
+    if (old.join("\n") !== dataset.classes.join("\n")) {
+      disposeHead(fresh);
+      throw new RocksError(
+        "input",
+        `Cannot resume: the model's classes are ${old.join(", ")} but ${dataset.root} has ${
+          dataset.classes.join(", ")
+        }`,
+      );
+    }
+    const p = o.resumeFrom.params;
+    params = { w1: tf.clone(p.w1), b1: tf.clone(p.b1), w2: tf.clone(p.w2), b2: tf.clone(p.b2) };
+    disposeHead(fresh);
+  }
   const adam = initAdam(params);
   const orderRng = rng.fork(3);
-  const cropRng = rng.fork(4);
   const dropRng = rng.fork(5);
   const history: ProgressLine[] = [];
 
@@ -236,8 +255,11 @@ export async function trainClassifier(
       const bad = new Set<Sample>();
       for (let start = 0; start < order.length; start += o.batchSize) {
         const batch = order.slice(start, start + o.batchSize);
-        const views = batch.map(
-          () => (o.augment === "crop" ? `crop:${cropRng.int(2 ** 31)}` as const : "centre"),
+        // A crop depends only on (seed, epoch, photo): reproducible and cacheable.
+        const views = batch.map((s) =>
+          o.augment === "crop"
+            ? `crop:${hashSeed(o.seed, "crop", epoch, s.name)}` as const
+            : "centre" as const
         );
         const rows = fixed
           ? batch.map((s) => ({ sample: s, embedding: fixed.get(s)! }))

@@ -1,7 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { parseGroupsCsv, scanDataset, seriesGroups, splitSamples } from "../lib/dataset.ts";
 import { RocksError } from "../lib/errors.ts";
-import { createRng } from "../lib/rng.ts";
 import { SPACE_ROCKS, tempDir } from "./_helpers.ts";
 
 async function touch(path: string, bytes = new Uint8Array([0xff, 0xd8])) {
@@ -85,9 +84,9 @@ Deno.test("scanDataset() groups the Learn photos into photo series, overridable 
 
 Deno.test("splitSamples() holds out 20 % of each class, the same for the same seed", async () => {
   const d = await scanDataset(SPACE_ROCKS);
-  const a = splitSamples(d.samples, 0.2, "random", createRng(5));
-  const b = splitSamples(d.samples, 0.2, "random", createRng(5));
-  const c = splitSamples(d.samples, 0.2, "random", createRng(6));
+  const a = splitSamples(d.samples, 0.2, "random", 5);
+  const b = splitSamples(d.samples, 0.2, "random", 5);
+  const c = splitSamples(d.samples, 0.2, "random", 6);
   assertEquals(a.test.map((s) => s.name), b.test.map((s) => s.name));
   assert(
     a.test.map((s) => s.name).join() !== c.test.map((s) => s.name).join(),
@@ -96,13 +95,13 @@ Deno.test("splitSamples() holds out 20 % of each class, the same for the same se
   assertEquals([a.train.length, a.test.length], [123, 31]);
   assertEquals(a.test.filter((s) => s.label === 0).length, 18);
   assertEquals(a.test.filter((s) => s.label === 1).length, 13);
-  assertEquals(splitSamples(d.samples, 0, "random", createRng(1)).test.length, 0);
+  assertEquals(splitSamples(d.samples, 0, "random", 1).test.length, 0);
 });
 
 Deno.test("splitSamples() in group mode never puts one photo series on both sides", async () => {
   const d = await scanDataset(SPACE_ROCKS);
   for (let seed = 0; seed < 20; seed++) {
-    const s = splitSamples(d.samples, 0.2, "group", createRng(seed));
+    const s = splitSamples(d.samples, 0.2, "group", seed);
     const trainGroups = new Set(s.train.map((x) => x.group));
     assert(s.test.every((x) => !trainGroups.has(x.group)), `seed ${seed}: a group is on both sides`);
     assert(s.test.length >= 20 && s.test.length <= 45, `seed ${seed}: ${s.test.length} test photos`);

@@ -1,0 +1,67 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { createPool } from "../lib/pool.ts";
+import { loadTrunk, trunkEmbedder } from "../lib/toolkit.ts";
+import type { EmbedJob } from "../lib/embed.ts";
+import { SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
+
+const dir = { path: await Deno.makeTempDir({ prefix: "rocks-pool-" }) };
+globalThis.addEventListener("unload", () => Deno.removeSync(dir.path, { recursive: true }));
+await writeTextureDataset(dir.path, 4);
+const photos = [
+  ...[...Deno.readDirSync(`${dir.path}/stripes`)].map((e) => `${dir.path}/stripes/${e.name}`).sort(),
+  `${SPACE_ROCKS}/Basalt/Basalt_Cristobalite_s69-45539.jpg`,
+  `${SPACE_ROCKS}/Highland/Crustal_Anorthosite_s72-41777.jpg`,
+];
+const jobs: EmbedJob[] = [
+  ...photos.map((path) => ({ path, view: "centre" as const })),
+  { path: photos[4]!, view: "crop:12345" },
+  { path: `${dir.path}/missing.png`, view: "centre" },
+  ...photos.slice(0, 2).map((path) => ({ path, view: "crop:7" as const })),
+];
+const trunk = await loadTrunk({ backend: "wasm" });
+const reference = await trunkEmbedder(trunk).embed(jobs);
+trunk.dispose();
+
+function sameResults(a: typeof reference, b: typeof reference, what: string) {
+  assertEquals(a.length, b.length, what);
+  a.forEach((r, i) => {
+    const s = b[i]!;
+    if ("error" in r) assert("error" in s && s.error === r.error, `${what} ${i}: ${JSON.stringify(s)}`);
+    else {
+      assert("embedding" in s, `${what} ${i}: ${JSON.stringify(s)}`);
+      assertEquals(Array.from(s.embedding), Array.from(r.embedding), `${what} ${i}`);
+    }
+  });
+}
+
+Deno.test("createPool() gives the same embeddings, in the same order, as one thread", async () => {
+  const pool = await createPool({ workers: 2 });
+  try {
+    assertEquals(pool.size, 2);
+    const progress: number[] = [];
+    const got = await pool.embed(jobs, (done) => progress.push(done));
+    sameResults(reference, got, "pool");
+    assertEquals(progress.at(-1), jobs.length);
+    assert("error" in got[7]! && got[7].error.includes("missing.png does not exist"));
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("createPool() loses no photo when a worker dies mid-run", async () => {
+  const warnings: string[] = [];
+  const pool = await createPool({
+    workers: 2,
+    batchSize: 1,
+    crashAfter: 2,
+    onWorkerError: (m) => warnings.push(m),
+  });
+  try {
+    const got = await pool.embed(jobs.slice(0, 6));
+    sameResults(reference.slice(0, 6), got, "after crashes");
+    assert(warnings.length >= 1 && warnings[0]!.includes("died"), warnings.join("; "));
+    assert(pool.restarts >= 1);
+  } finally {
+    pool.close();
+  }
+});
