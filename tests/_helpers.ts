@@ -3,7 +3,7 @@
  * folders, the real photos' location, and running the CLI.
  * @module
  */
-import { deflateSync } from "node:zlib";
+import { encodePng } from "../lib/png_encode.ts";
 import { createRng } from "../lib/rng.ts";
 
 /** The repository root. */
@@ -13,67 +13,10 @@ export const SPACE_ROCKS = `${ROOT}/../shared/data/space-rocks`;
 /** Images extracted from Debian's python3-skimage by tests/fixtures.ts. */
 export const SKIMAGE = `${ROOT}/tests/.fixtures/skimage`;
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
 /**
- * Encodes raw samples as a PNG. `channels`: 1 gray, 2 gray+alpha, 3 RGB,
- * 4 RGBA, or 1 with a `palette` (indexed colour, RGB triples). `depth`: 8 or
- * 16 (16-bit samples big-endian in `data`).
+ * Encodes raw samples as a PNG (moved to `lib/png_encode.ts`; re-exported for the tests that draw photos).
  */
-export function encodePng(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  channels = 3,
-  depth = 8,
-  palette?: Uint8Array,
-): Uint8Array {
-  const colorType = palette ? 3 : ({ 1: 0, 2: 4, 3: 2, 4: 6 } as Record<number, number>)[channels]!;
-  const rowBytes = (width * channels * depth) / 8;
-  const raw = new Uint8Array(height * (rowBytes + 1));
-  for (let y = 0; y < height; y++) {
-    raw.set(data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (rowBytes + 1) + 1);
-  }
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, width);
-  v.setUint32(4, height);
-  ihdr.set([depth, colorType, 0, 0, 0], 8);
-  const parts = [
-    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk("IHDR", ihdr),
-    ...(palette ? [pngChunk("PLTE", palette)] : []),
-    pngChunk("IDAT", new Uint8Array(deflateSync(raw))),
-    pngChunk("IEND", new Uint8Array()),
-  ];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { encodePng };
 
 /** Draws an RGB image from a pixel function. */
 export function drawRgb(
