@@ -1,0 +1,119 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
+
+interface TrainJson {
+  trainCount: number;
+  views: number;
+  trunkRuns: number;
+  cacheHits: number;
+  testAccuracy: number | null;
+}
+
+async function train(data: string, cache: string, out: string, extra: string[] = []): Promise<TrainJson> {
+  const r = await runCli([
+    "train",
+    data,
+    "--cache",
+    cache,
+    "--out",
+    out,
+    "--epochs",
+    "2",
+    "--batch",
+    "8",
+    "--workers",
+    "1",
+    "--json",
+    ...extra,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+Deno.test("a second train with the same seed runs no trunk, and adding one photo embeds only that photo", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await writeTextureDataset(data, 6);
+  const cache = `${dir.path}/cache`;
+  const noTest = ["--test-fraction", "0"];
+  const first = await train(data, cache, `${dir.path}/m1`, noTest);
+  assertEquals([first.trainCount, first.views, first.trunkRuns, first.cacheHits], [12, 24, 24, 0]);
+  const again = await train(data, cache, `${dir.path}/m2`, noTest);
+  assertEquals([again.views, again.trunkRuns, again.cacheHits], [24, 0, 24]);
+  await Deno.writeFile(`${data}/stripes/stripes_new.png`, texturePng("stripes", 99));
+  const grown = await train(data, cache, `${dir.path}/m3`, noTest);
+  // 13 photos × 2 epochs of crops: only the new photo's 2 crops go through the trunk.
+  assertEquals([grown.trainCount, grown.views, grown.trunkRuns, grown.cacheHits], [13, 26, 2, 24]);
+  const other = await train(data, cache, `${dir.path}/m4`, [...noTest, "--seed", "2"]);
+  assertEquals(other.trunkRuns, 26, "another seed draws other crops");
+});
+
+Deno.test("two train processes share one cache at once and both finish with the same model", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await writeTextureDataset(data, 5);
+  const cache = `${dir.path}/cache`;
+  const [a, b] = await Promise.all([
+    train(data, cache, `${dir.path}/a`, ["--augment", "none"]),
+    train(data, cache, `${dir.path}/b`, ["--augment", "none"]),
+  ]);
+  assertEquals(a.testAccuracy, b.testAccuracy);
+  const wa = await Deno.readFile(`${dir.path}/a/weights.bin`);
+  const wb = await Deno.readFile(`${dir.path}/b/weights.bin`);
+  assertEquals(wa, wb);
+  // Every record in the cache is complete: a third run reads them all.
+  const c = await train(data, cache, `${dir.path}/c`, ["--augment", "none"]);
+  assertEquals([c.trunkRuns, c.cacheHits], [0, 10]);
+  for await (const sub of Deno.readDir(cache)) {
+    if (!sub.isDirectory) continue;
+    for await (const f of Deno.readDir(`${cache}/${sub.name}`)) {
+      assert(!f.name.includes(".tmp-"), `leftover temporary file ${f.name}`);
+      assertEquals((await Deno.stat(`${cache}/${sub.name}/${f.name}`)).size, 12 + 2048 * 4);
+    }
+  }
+});
+
+Deno.test("train --resume continues from a saved head and refuses other classes", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await writeTextureDataset(data, 5);
+  const cache = `${dir.path}/cache`;
+  await train(data, cache, `${dir.path}/m`, ["--augment", "none", "--epochs", "1"]);
+  const resumed = await runCli([
+    "train",
+    data,
+    "--resume",
+    `${dir.path}/m`,
+    "--cache",
+    cache,
+    "--out",
+    `${dir.path}/m2`,
+    "--epochs",
+    "1",
+    "--augment",
+    "none",
+    "--workers",
+    "1",
+    "--json",
+  ]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  const first = await Deno.readFile(`${dir.path}/m/weights.bin`);
+  const second = await Deno.readFile(`${dir.path}/m2/weights.bin`);
+  assert(first.length === second.length && first.some((b, i) => b !== second[i]), "training went on");
+  await Deno.mkdir(`${data}/third`);
+  await Deno.writeFile(`${data}/third/x.png`, texturePng("stripes", 5));
+  const bad = await runCli([
+    "train",
+    data,
+    "--resume",
+    `${dir.path}/m`,
+    "--cache",
+    cache,
+    "--out",
+    `${dir.path}/m3`,
+    "--workers",
+    "1",
+  ]);
+  assertEquals(bad.code, 1);
+  assert(bad.stderr.includes("Cannot resume: the model's classes are speckle, stripes"), bad.stderr);
+});
