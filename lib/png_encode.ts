@@ -38,7 +38,7 @@ function pngChunk(type: string, body: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { encodePng } from "./lib/png_encode.ts";
+ * import { encodePng } from "./png_encode.ts";
  * const png = encodePng(new Uint8Array([255, 0, 0]), 1, 1);
  * if (png[1] !== 0x50) throw new Error("not a PNG");
  * ```
