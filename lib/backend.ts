@@ -6,9 +6,9 @@
  * entry of {@linkcode BACKENDS}.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
+import { setWasmPaths } from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 import { RocksError } from "./errors.ts";
 
 /** The backends a user may ask for. */
@@ -47,14 +47,14 @@ export function parseBackendName(name: string): BackendName {
 }
 
 function wasmFolder(): string {
-  // The wasm binaries sit next to the package's entry point; resolving the
-  // package (not a path in this repo) keeps this working from a URL import.
-  const entry = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
-  if (entry.startsWith("file:")) return new URL(".", entry).href;
-  return new URL(
-    "../node_modules/@tensorflow/tfjs-backend-wasm/dist/",
-    import.meta.url,
-  ).href;
+  // The wasm binaries sit next to the package's entry point. Resolving the
+  // npm package (not a path in this repo) works from a checkout, from Deno's
+  // global cache when mod.ts is imported by URL, and inside a compiled binary.
+  const entry = import.meta.resolve("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+  if (!entry.startsWith("file:")) {
+    throw new RocksError("runtime", `The WASM backend package resolved to ${entry}, not a local file`);
+  }
+  return new URL(".", entry).href;
 }
 
 async function startWasm(): Promise<boolean> {

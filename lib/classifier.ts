@@ -3,7 +3,7 @@
  * names, how photos are prepared, how it was trained and how it scored.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { disposeHead, type HeadConfig, headLogProbs, type HeadParams } from "./head.ts";
 import type { Metrics } from "./metrics.ts";
 import { PREPROCESSING } from "./preprocess.ts";

@@ -8,7 +8,6 @@
  * that will become a 224 px view never needs its 3000 px decode.
  * @module
  */
-import { createRequire } from "node:module";
 import { RocksError } from "./errors.ts";
 
 /** Decoded pixels, 3 bytes per pixel (R, G, B), rows top to bottom. */
@@ -68,11 +67,11 @@ let codecs: Promise<{ jpeg: JpegCodec; png: PngCodec }> | undefined;
 
 function loadCodecs(): Promise<{ jpeg: JpegCodec; png: PngCodec }> {
   codecs ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const jpeg = require("imagescript/wasm/node/jpeg.js") as {
+    // imagescript's wasm-only codecs (its main entry loads a native addon).
+    const jpeg = (await import("npm:imagescript@1.3.1/wasm/node/jpeg.js")).default as {
       init(): Promise<JpegCodec>;
     };
-    const png = require("imagescript/wasm/node/png.js") as {
+    const png = (await import("npm:imagescript@1.3.1/wasm/node/png.js")).default as {
       init(): Promise<PngCodec>;
     };
     return { jpeg: await jpeg.init(), png: await png.init() };

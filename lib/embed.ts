@@ -10,7 +10,7 @@
  * others go on.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { decodeImage, DEFAULT_MAX_PIXELS, readHeader, type RgbImage } from "./decode.ts";
 import { RocksError } from "./errors.ts";
 import { toInputTensor } from "./preprocess.ts";

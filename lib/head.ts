@@ -17,7 +17,7 @@
  *   θ ← θ − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { Rng } from "./rng.ts";
 import { EMBEDDING_SIZE } from "./resnet50.ts";
 

@@ -10,7 +10,7 @@
  * previous model in place.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { type Classifier, type ClassifierMeta, FORMAT_VERSION, makeClassifier } from "./classifier.ts";
 import { RocksError } from "./errors.ts";
 import { type HeadParams, PARAM_NAMES } from "./head.ts";

@@ -6,7 +6,7 @@
  *   x_bgr = [B, G, R] − [103.939, 116.779, 123.68]
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 
 /** ImageNet mean of each channel, in BGR order (Keras "caffe" mode). */
 export const CAFFE_MEAN_BGR: readonly [number, number, number] = [

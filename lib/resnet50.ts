@@ -9,7 +9,7 @@
  * global average pool before `fc1000`.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { RocksError } from "./errors.ts";
 import type { ResnetWeights } from "./weights.ts";
 

@@ -13,7 +13,7 @@
  * weights, dropout masks and therefore the same model.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import {
   type Classifier,
   type ClassifierMeta,

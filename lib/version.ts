@@ -3,7 +3,7 @@
  * @module
  */
 import config from "../deno.json" with { type: "json" };
-import { version_core as tfjsVersion } from "@tensorflow/tfjs-core";
+import { version_core as tfjsVersion } from "npm:@tensorflow/tfjs-core@4.22.0";
 
 /** This toolkit's version (from `deno.json`). */
 export const VERSION: string = config.version;

