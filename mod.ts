@@ -56,5 +56,7 @@ export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
 export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
 export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS, type RgbImage } from "./lib/decode.ts";
 export { EMBEDDING_SIZE, type Trunk } from "./lib/resnet50.ts";
+export { type AdamConfig, DEFAULT_ADAM, type HeadConfig, type HeadParams } from "./lib/head.ts";
+export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
 export { VERSION, versions } from "./lib/version.ts";
 export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";

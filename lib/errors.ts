@@ -21,6 +21,7 @@ export class RocksError extends Error {
   readonly path: string | undefined;
 
   /**
+   * Makes an error for the person running the tool.
    * @param kind What kind of problem this is.
    * @param message A sentence that says what was expected and what was found.
    * @param path The file or folder concerned.

@@ -52,11 +52,11 @@ export const PARAM_NAMES = ["w1", "b1", "w2", "b2"] as const;
 export interface AdamConfig {
   /** Learning rate. @default 0.003 (the course's) */
   lr: number;
-  /** @default 0.9 */
+  /** Decay of the first moment. @default 0.9 */
   beta1: number;
-  /** @default 0.999 */
+  /** Decay of the second moment. @default 0.999 */
   beta2: number;
-  /** @default 1e-8 */
+  /** Added to the denominator for stability. @default 1e-8 */
   eps: number;
 }
 
