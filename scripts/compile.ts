@@ -118,6 +118,7 @@ if (import.meta.main) {
   })
     .output();
   if (!out.success) Deno.exit(out.code);
-  const size = (await Deno.stat(`${ROOT}/${values.output}`)).size;
+  const output = values.output!.startsWith("/") ? values.output! : `${ROOT}/${values.output}`;
+  const size = (await Deno.stat(output)).size;
   console.log(`Built ${values.output}: ${(size / 1e6).toFixed(1)} MB`);
 }

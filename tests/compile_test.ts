@@ -1,0 +1,110 @@
+/**
+ * The compiled `rocks` executable: built with the Deno 2.9.4 runtime from
+ * ../shared/tools, copied alone into an empty folder, and run there with an
+ * empty HOME, no Deno, no node_modules and (where `unshare -n` works) no
+ * network. Its train / predict outputs must equal `deno run cli.ts`'s.
+ * @module
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { ROOT, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { sha256Hex } from "../lib/weights.ts";
+
+const DENORT_ZIP = `${ROOT}/../shared/tools/denort-2.9.4/denort-x86_64-unknown-linux-gnu.zip`;
+const DENORT_SHA256 = "723d45cca4f68bd66652da1e0d45562b0700317c1535981035f50f078785a131";
+
+async function run(cmd: string, args: string[], opts: Deno.CommandOptions = {}) {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", ...opts }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function canUnshareNet(): Promise<boolean> {
+  try {
+    return (await run("unshare", ["-n", "true"])).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "the compiled rocks runs alone, offline, with an empty HOME, and matches deno run",
+  sanitizeResources: false,
+  fn: async () => {
+    await using dir = await tempDir("rocks-compile-");
+    // 1. The runtime from ../shared, checked.
+    const unzip = await run("python3", ["-m", "zipfile", "-e", DENORT_ZIP, `${dir.path}/denort`]);
+    assertEquals(unzip.code, 0, unzip.stderr);
+    const denort = `${dir.path}/denort/denort`;
+    assertEquals(await sha256Hex(await Deno.readFile(denort)), DENORT_SHA256);
+    await Deno.chmod(denort, 0o755);
+    // 2. Build.
+    const built = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      `${ROOT}/scripts/compile.ts`,
+      "--output",
+      `${dir.path}/out/rocks`,
+    ], {
+      cwd: ROOT,
+      env: { DENORT_BIN: denort, NO_COLOR: "1" },
+    });
+    assertEquals(built.code, 0, built.stderr + built.stdout);
+    const size = (await Deno.stat(`${dir.path}/out/rocks`)).size;
+    console.log(`compiled rocks: ${(size / 1e6).toFixed(1)} MB`);
+    assert(size < 300e6, `binary is ${size} bytes`);
+    // 3. Alone in an empty folder.
+    await Deno.mkdir(`${dir.path}/bin`);
+    await Deno.copyFile(`${dir.path}/out/rocks`, `${dir.path}/bin/rocks`);
+    await Deno.chmod(`${dir.path}/bin/rocks`, 0o755);
+    await Deno.remove(`${dir.path}/out`, { recursive: true });
+    await Deno.mkdir(`${dir.path}/home`);
+    const work = `${dir.path}/work`;
+    await writeTextureDataset(`${work}/data`, 5);
+    const offline = await canUnshareNet();
+    const rocks = (args: string[]) => {
+      const [cmd, pre] = offline
+        ? ["unshare", ["-n", `${dir.path}/bin/rocks`]]
+        : [`${dir.path}/bin/rocks`, []];
+      return run(cmd as string, [...(pre as string[]), ...args], {
+        cwd: work,
+        clearEnv: true,
+        env: { HOME: `${dir.path}/home`, PATH: "/usr/bin:/bin" },
+      });
+    };
+    console.log(
+      offline ? "running the binary with no network (unshare -n)" : "unshare -n unavailable: network left on",
+    );
+
+    const help = await rocks(["--version"]);
+    assertEquals(help.code, 0, help.stderr);
+    assert(help.stdout.startsWith("rocks "));
+    const info = await rocks(["info", "--json"]);
+    assertEquals(info.code, 0, info.stderr);
+    const facts = JSON.parse(info.stdout);
+    assertEquals(facts.weights.verified, true);
+    assert(facts.weights.location.includes("deno-compile"), `weights at ${facts.weights.location}`);
+
+    const common = ["--epochs", "1", "--augment", "none", "--workers", "1", "--no-cache", "--json"];
+    const trainBin = await rocks(["train", "data", "--out", "m-bin", ...common]);
+    assertEquals(trainBin.code, 0, trainBin.stderr);
+    const trainRun = await runCli(["train", "data", "--out", "m-run", ...common], { cwd: work });
+    assertEquals(trainRun.code, 0, trainRun.stderr);
+    const a = JSON.parse(trainBin.stdout), b = JSON.parse(trainRun.stdout);
+    for (const key of ["classes", "trainCount", "testCount", "testAccuracy", "testLoss", "confusion"]) {
+      assertEquals(a[key], b[key], key);
+    }
+    assertEquals(
+      await Deno.readFile(`${work}/m-bin/weights.bin`),
+      await Deno.readFile(`${work}/m-run/weights.bin`),
+    );
+
+    const predictBin = await rocks(["predict", "m-bin", "data/stripes", "--json", "--workers", "1"]);
+    const predictRun = await runCli(["predict", "m-bin", "data/stripes", "--json", "--workers", "1"], {
+      cwd: work,
+    });
+    assertEquals(predictBin.code, 0, predictBin.stderr);
+    assertEquals(JSON.parse(predictBin.stdout), JSON.parse(predictRun.stdout));
+    const cacheUsed = [...Deno.readDirSync(`${dir.path}/home`)].length;
+    assertEquals(cacheUsed, 0, "--no-cache wrote nothing to HOME");
+  },
+});
