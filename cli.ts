@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { RocksError } from "./lib/errors.ts";
+import { ProgressBar } from "./lib/progress_bar.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** Top-level help. */
@@ -18,11 +19,13 @@ Usage: rocks <command> [options]
 Commands:
   train <data-dir>                      train on one sub-folder per class, save the classifier
   eval <model-dir> <data-dir>           accuracy, per-class precision/recall, confusion matrix
+  report <model-dir> <data-dir>         an HTML report: captioned photos, confusion matrix, curves
   predict <model-dir> <photo|folder>... class and probabilities of each photo
   info [model-dir]                      versions, backend, weights; a model's facts
   demo [--data DIR]                     the course end to end: train, test, predict 5 photos
 
 Options for every command: --help, --version, --backend auto|wasm|cpu
+Progress bars (on stderr) show on a terminal; --quiet hides them, --progress forces them.
 Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error.
 Run "rocks <command> --help" for a command's options.`;
 
@@ -48,14 +51,41 @@ Options:
   --print-every N        progress line every N steps (default 5)
   --max-pixels N         skip photos larger than N pixels (default 100000000)
   --backend NAME         auto|wasm|cpu (default auto)
-  --json                 print one JSON object on stdout (progress goes to stderr)`,
+  --report FILE          then score the test photos and write an HTML report there
+                         (see rocks report --help); --samples N photos in its grid (default 5)
+  --json                 print one JSON object on stdout (progress goes to stderr)
+  --quiet                no progress bar
+  --progress             draw the progress bar on stderr even when it is not a terminal
+                         or with --json (stdout stays clean)`,
   eval: `Usage: rocks eval <model-dir> <data-dir> [options]
 
 Scores a saved classifier on a labelled folder (one sub-folder per class).
 
 Options:
   --backend NAME   auto|wasm|cpu (default auto)
-  --json           print one JSON object: accuracy, count, classes, perClass, confusion, skipped`,
+  --json           print one JSON object: accuracy, count, classes, perClass, confusion, skipped
+  --report FILE    also write an HTML report there (see rocks report --help)
+  --samples N      photos in the report's grid (default 5)
+  --seed N         seed of the grid's choice (default the model's training seed)
+  --quiet          no progress bar
+  --progress       draw the progress bar on stderr even when it is not a terminal`,
+  report: `Usage: rocks report <model-dir> <data-dir> [options]
+
+Scores a saved classifier on every photo of a labelled folder and writes one
+self-contained HTML file (no network, photos embedded): the course's grid of
+random photos captioned Class:True / Class:False with the probability, the
+confusion matrix with per-class precision / recall / support and accuracy,
+the training curves from the model's progress lines, the mistakes (most
+confident first) and the run's facts. Pass photos the model was not trained
+on (rocks train --report uses the run's own test photos).
+
+Options:
+  --out FILE       the HTML file to write (default ./rocks-report.html)
+  --samples N      photos in the grid (default 5)
+  --seed N         seed of the grid's choice (default the model's training seed)
+  --backend NAME   auto|wasm|cpu (default auto)
+  --quiet          no progress bar
+  --progress       draw the progress bar on stderr even when it is not a terminal`,
   predict: `Usage: rocks predict <model-dir> <photo|folder>... [options]
 
 Predicts the class of each photo (folders are searched for .jpg, .jpeg, .png).
@@ -63,7 +93,9 @@ Predicts the class of each photo (folders are searched for .jpg, .jpeg, .png).
 Options:
   --json           print a JSON array of { file, class, probabilities } ({ file, error } when unreadable)
   --csv            print CSV: file,class,<one column per class>,error
-  --backend NAME   auto|wasm|cpu (default auto)`,
+  --backend NAME   auto|wasm|cpu (default auto)
+  --quiet          no progress bar
+  --progress       draw the progress bar on stderr even when it is not a terminal`,
   info: `Usage: rocks info [model-dir] [options]
 
 Shows versions, the backend "auto" picks and why, where the ResNet50 weights
@@ -84,7 +116,10 @@ Options:
   --data DIR       the Learn photos (default ../shared/data/space-rocks)
   --out DIR        model folder to write (default ./rock-model)
   --seed N         seed (default 1)
-  --backend NAME   auto|wasm|cpu (default auto)`,
+  --backend NAME   auto|wasm|cpu (default auto)
+  --report FILE    also write an HTML report of the test photos there
+  --quiet          no progress bar
+  --progress       draw the progress bar on stderr even when it is not a terminal`,
 };
 
 /** Where the course's photos come from, for when they are missing. */
@@ -92,10 +127,18 @@ const DATA_HINT =
   `The course's photos are the Data.zip of the Microsoft Learn module "Classify space rocks" ` +
   `(one folder per class: Basalt, Highland). Unzip it and pass its folder with --data DIR.`;
 
-interface Io {
+/** Where the CLI writes. */
+export interface Io {
+  /** Writes a line to stdout. */
   out: (text: string) => void;
+  /** Writes a line to stderr. */
   err: (text: string) => void;
+  /** Writes raw text to stderr (the progress bar: `\r`, no newline). */
+  write: (text: string) => void;
+  /** Whether stderr is a terminal. */
   isTty: boolean;
+  /** The terminal's width, when known. */
+  columns?: number;
 }
 
 const optionSpecs = {
@@ -120,6 +163,10 @@ const optionSpecs = {
   cache: { type: "string" },
   "no-cache": { type: "boolean" },
   resume: { type: "string" },
+  report: { type: "string" },
+  samples: { type: "string" },
+  progress: { type: "boolean" },
+  quiet: { type: "boolean" },
 } as const;
 
 /** Which options each command takes (besides --help and --version). */
@@ -142,11 +189,51 @@ const ALLOWED: Record<string, string[]> = {
     "cache",
     "no-cache",
     "resume",
+    "report",
+    "samples",
+    "progress",
+    "quiet",
   ],
-  eval: ["backend", "json", "workers", "cache", "no-cache", "max-pixels"],
-  predict: ["backend", "json", "csv", "workers", "cache", "no-cache", "max-pixels"],
+  eval: [
+    "backend",
+    "json",
+    "workers",
+    "cache",
+    "no-cache",
+    "max-pixels",
+    "report",
+    "samples",
+    "seed",
+    "progress",
+    "quiet",
+  ],
+  report: [
+    "out",
+    "samples",
+    "seed",
+    "backend",
+    "workers",
+    "cache",
+    "no-cache",
+    "max-pixels",
+    "progress",
+    "quiet",
+  ],
+  predict: ["backend", "json", "csv", "workers", "cache", "no-cache", "max-pixels", "progress", "quiet"],
   info: ["backend", "json"],
-  demo: ["data", "out", "seed", "backend", "workers", "cache", "no-cache"],
+  demo: [
+    "data",
+    "out",
+    "seed",
+    "backend",
+    "workers",
+    "cache",
+    "no-cache",
+    "report",
+    "samples",
+    "progress",
+    "quiet",
+  ],
 };
 
 type Values = {
@@ -224,16 +311,54 @@ function csvCell(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** A progress callback that redraws one line on a terminal, and does nothing elsewhere. */
-function progress(io: Io, label: string, quiet: boolean) {
-  if (!io.isTty || quiet) return undefined;
-  return (done: number, total: number) => {
-    io.err(`\r${label} ${done}/${total}${done === total ? "\n" : ""}`);
+/** Lines on stdout and stderr, printed above the progress bar when one is drawn. */
+interface Screen {
+  /** A line on stdout. */
+  out: (text: string) => void;
+  /** A line on stderr. */
+  err: (text: string) => void;
+  /** Starts a bar (ending any previous one); it is drawn only where bars are wanted. */
+  start: (label: string, unit?: string) => void;
+  /** Moves the bar on. */
+  update: (done: number, total: number) => void;
+  /** Leaves the bar's final state on its own line. */
+  finish: () => void;
+}
+
+/**
+ * The bar shows on a terminal unless --quiet, --json or --csv; --progress
+ * forces it (still on stderr, so stdout stays clean).
+ */
+function screen(io: Io, values: Values): Screen {
+  if (values.progress && values.quiet) usage(`--progress and --quiet cannot be used together`);
+  const wanted = values.progress === true ||
+    (io.isTty && !values.quiet && !values.json && !values.csv);
+  let bar: ProgressBar | undefined;
+  const above = (print: () => void) => (bar ? bar.above(print) : print());
+  return {
+    out: (t) => above(() => io.out(t)),
+    err: (t) => above(() => io.err(t)),
+    start(label, unit) {
+      bar?.finish();
+      bar = wanted
+        ? new ProgressBar({
+          write: io.write,
+          label,
+          ...(unit ? { unit } : {}),
+          ...(io.columns ? { columns: io.columns } : {}),
+        })
+        : undefined;
+    },
+    update: (done, total) => bar?.update(done, total),
+    finish() {
+      bar?.finish();
+      bar = undefined;
+    },
   };
 }
 
 /** Opens the embedder the options describe: a worker pool (or this thread) behind the cache. */
-async function openEmbedderFor(values: Values, io: Io, photos?: number) {
+async function openEmbedderFor(values: Values, io: Pick<Io, "err">, photos?: number) {
   const rocks = await import("./mod.ts");
   if (values.cache !== undefined && values["no-cache"]) {
     usage(`--cache and --no-cache cannot be used together`);
@@ -273,6 +398,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The report's options from the command line, checked. */
+function reportOptions(values: Values, report: string | undefined) {
+  const samples = num(values, "samples", { integer: true, min: 0 });
+  if (report === undefined && samples !== undefined) usage(`--samples needs --report FILE`);
+  if (report === "") usage(`${values.report === undefined ? "--out" : "--report"} needs a file name`);
+  return { ...(samples !== undefined ? { samples } : {}) };
+}
+
 async function runTrain(positionals: string[], values: Values, io: Io, demo = false): Promise<number> {
   const rocks = await import("./mod.ts");
   let dataDir: string;
@@ -288,7 +421,8 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     dataDir = positionals[0]!;
   }
   const json = values.json === true;
-  const say = json ? io.err : io.out;
+  const scr = screen(io, values);
+  const say = json ? scr.err : scr.out;
   const outDir = values.out ?? "rock-model";
   const opts = {
     epochs: num(values, "epochs", { integer: true, min: 1 }),
@@ -303,10 +437,11 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     groupsFile: values.groups,
   };
   if (opts.lr !== undefined && !(opts.lr > 0)) usage(`--lr must be above 0, got ${opts.lr}`);
+  const reportOpts = reportOptions(values, values.report);
   const recipe = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const started = performance.now();
   const resumeDir = values.resume;
-  const embedder = await openEmbedderFor(values, io);
+  const embedder = await openEmbedderFor(values, scr);
   try {
     say(backendLine(embedder));
     const resumeFrom = resumeDir
@@ -321,16 +456,32 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         counts.join(", ")
       })`,
     );
-    const result = await rocks.trainFolder(embedder, dataDir, {
-      ...recipe,
-      ...(resumeFrom ? { resumeFrom } : {}),
-    }, {
-      onLine: (l) => say(progressLine(l)),
-      onEmbed: (phase, done, total) => progress(io, `  embedding ${phase}`, false)?.(done, total),
-      onSkip: (s) => io.err(`Skipping ${s.file}: ${s.reason}`),
-    });
+    // The bar counts photo views: the test photos once, the training photos once per epoch.
+    const { countingEmbedder, plannedViews } = await import("./lib/train_progress.ts");
+    const planned = plannedViews(dataset, recipe);
+    scr.start("training", "views");
+    scr.update(0, planned);
+    const result = await rocks.trainFolder(
+      countingEmbedder(embedder, (done) => scr.update(done, planned)),
+      dataDir,
+      { ...recipe, ...(resumeFrom ? { resumeFrom } : {}) },
+      {
+        onLine: (l) => say(progressLine(l)),
+        onSkip: (s) => scr.err(`Skipping ${s.file}: ${s.reason}`),
+      },
+    );
+    // Photos found unreadable are not retried in later epochs: the plan is done.
+    scr.update(planned, planned);
+    scr.finish();
     const t = result.classifier.meta.training;
     await rocks.saveClassifier(outDir, result.classifier);
+    let report: { path: string; count: number } | undefined;
+    if (values.report !== undefined) {
+      report = await writeRunReport(values.report, outDir, dataDir, result.split.test, embedder, scr, {
+        ...reportOpts,
+        ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+      });
+    }
     const seconds = (performance.now() - started) / 1000;
     if (json) {
       io.out(JSON.stringify({
@@ -353,6 +504,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         trunkRuns: embedder.cache ? embedder.cache.stats.misses : result.embedded,
         cacheHits: embedder.cache?.stats.hits ?? 0,
         skipped: result.skipped,
+        report: report?.path ?? null,
       }));
     } else {
       if (result.test) say(`\nTest photos: ${t.testCount} (split ${t.split})\n${metricsText(result.test)}`);
@@ -360,6 +512,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
       const sk = skippedText(result.skipped);
       if (sk) say(`\n${sk}`);
       say(`\nSaved the classifier to ${outDir} (${seconds.toFixed(1)} s)`);
+      if (report) say(`Wrote the report to ${report.path} (${report.count} test photos)`);
     }
     if (demo) {
       const rng = (await import("./lib/rng.ts")).createRng((opts.seed ?? 1) + 7);
@@ -383,33 +536,108 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     resumeFrom?.dispose();
     return 0;
   } finally {
+    scr.finish();
     embedder.close();
   }
 }
 
-async function runEval(positionals: string[], values: Values, io: Io): Promise<number> {
-  if (positionals.length !== 2) usage(`eval takes a model folder and a data folder: see rocks eval --help`);
+/**
+ * Scores the saved classifier (read back from `modelDir`) on a training run's
+ * test photos and writes the report.
+ */
+async function writeRunReport(
+  path: string,
+  modelDir: string,
+  dataDir: string,
+  test: import("./lib/dataset.ts").Sample[],
+  embedder: import("./mod.ts").Embedder,
+  scr: Screen,
+  options: import("./lib/report.ts").ReportOptions,
+): Promise<{ path: string; count: number }> {
   const rocks = await import("./mod.ts");
-  const embedder = await openEmbedderFor(values, io);
+  const { evaluateSamples } = await import("./lib/evaluate_samples.ts");
+  const { readModelId, writeReport } = await import("./lib/report.ts");
+  const classifier = await rocks.loadClassifier(modelDir, { trunkSha256: embedder.trunk.sha256 });
   try {
-    const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: embedder.trunk.sha256 });
-    const ev = await rocks.evaluate(
-      embedder,
+    scr.start("scoring test photos");
+    const evaluation = await evaluateSamples(
       classifier,
-      positionals[1]!,
-      progress(io, "  embedding", values.json === true),
+      embedder.embed,
+      test,
+      classifier.meta.classes,
+      (d, t) => scr.update(d, t),
     );
+    scr.finish();
+    const modelId = await readModelId(modelDir);
+    await writeReport(path, {
+      evaluation,
+      meta: classifier.meta,
+      dataDir,
+      scope: "test",
+      modelDir,
+      ...(modelId ? { modelId } : {}),
+    }, options);
+    return { path, count: evaluation.count };
+  } finally {
     classifier.dispose();
-    if (values.json) {
+  }
+}
+
+async function runEval(positionals: string[], values: Values, io: Io, asReport = false): Promise<number> {
+  if (positionals.length !== 2) {
+    usage(
+      `${asReport ? "report" : "eval"} takes a model folder and a data folder: see rocks ${
+        asReport ? "report" : "eval"
+      } --help`,
+    );
+  }
+  const reportPath = asReport ? values.out ?? "rocks-report.html" : values.report;
+  const reportOpts = reportOptions(values, reportPath);
+  const seed = num(values, "seed", { integer: true });
+  if (!asReport && seed !== undefined && reportPath === undefined) usage(`--seed needs --report FILE`);
+  const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
+  const [modelDir, dataDir] = [positionals[0]!, positionals[1]!];
+  const rocks = await import("./mod.ts");
+  const scr = screen(io, values);
+  const embedder = await openEmbedderFor(values, scr);
+  try {
+    const classifier = await rocks.loadClassifier(modelDir, { trunkSha256: embedder.trunk.sha256 });
+    scr.start("scoring");
+    const ev = await rocks.evaluate(embedder, classifier, dataDir, (d, t) => scr.update(d, t));
+    scr.finish();
+    if (reportPath !== undefined) {
+      const { readModelId, writeReport } = await import("./lib/report.ts");
+      const modelId = await readModelId(modelDir);
+      await writeReport(reportPath, {
+        evaluation: ev,
+        meta: classifier.meta,
+        dataDir,
+        scope: "folder",
+        modelDir,
+        ...(modelId ? { modelId } : {}),
+      }, {
+        ...reportOpts,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(maxPixels !== undefined ? { maxPixels } : {}),
+      });
+    }
+    classifier.dispose();
+    if (asReport) {
+      io.out(`Wrote the report to ${reportPath}: accuracy ${fmt3(ev.accuracy)} on ${ev.count} photos`);
+      const sk = skippedText(ev.skipped);
+      if (sk) io.out(`\n${sk}`);
+    } else if (values.json) {
       const { predictions: _p, ...rest } = ev;
-      io.out(JSON.stringify(rest));
+      io.out(JSON.stringify(reportPath === undefined ? rest : { ...rest, report: reportPath }));
     } else {
       io.out(metricsText(ev));
       const sk = skippedText(ev.skipped);
       if (sk) io.out(`\n${sk}`);
+      if (reportPath !== undefined) io.out(`\nWrote the report to ${reportPath}`);
     }
     return ev.count > 0 ? 0 : 1;
   } finally {
+    scr.finish();
     embedder.close();
   }
 }
@@ -421,17 +649,14 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
   if (values.json && values.csv) usage(`--json and --csv cannot be used together`);
   const rocks = await import("./mod.ts");
   const files = await rocks.expandInputs(positionals.slice(1));
-  const embedder = await openEmbedderFor(values, io, files.length);
+  const scr = screen(io, values);
+  const embedder = await openEmbedderFor(values, scr, files.length);
   try {
     const classifier = await rocks.loadClassifier(positionals[0]!, { trunkSha256: embedder.trunk.sha256 });
     const classes = classifier.meta.classes;
-    const quiet = values.json === true || values.csv === true;
-    const preds = await rocks.predict(
-      embedder,
-      classifier,
-      files,
-      progress(io, "  embedding", quiet),
-    );
+    scr.start("predicting");
+    const preds = await rocks.predict(embedder, classifier, files, (d, t) => scr.update(d, t));
+    scr.finish();
     classifier.dispose();
     if (values.json) io.out(JSON.stringify(preds, null, 1));
     else if (values.csv) {
@@ -456,6 +681,7 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
     }
     return preds.some((p) => !("error" in p)) ? 0 : 1;
   } finally {
+    scr.finish();
     embedder.close();
   }
 }
@@ -544,7 +770,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       return values.help ? 0 : 2;
     }
     if (!(command in COMMAND_HELP)) {
-      usage(`Unknown command "${command}": expected train, eval, predict, info or demo`);
+      usage(`Unknown command "${command}": expected train, eval, report, predict, info or demo`);
     }
     if (values.help) {
       io.out(COMMAND_HELP[command]!);
@@ -564,6 +790,8 @@ export async function main(args: string[], io: Io): Promise<number> {
         return await runTrain([], values, io, true);
       case "eval":
         return await runEval(positionals, values, io);
+      case "report":
+        return await runEval(positionals, values, io, true);
       case "predict":
         return await runPredict(positionals, values, io);
       default:
@@ -580,10 +808,19 @@ export async function main(args: string[], io: Io): Promise<number> {
 
 if (import.meta.main) {
   const enc = new TextEncoder();
+  const isTty = Deno.stderr.isTerminal();
+  let columns: number | undefined;
+  try {
+    columns = isTty ? Deno.consoleSize().columns : undefined;
+  } catch {
+    columns = undefined; // no size to be had: the bar keeps its default width
+  }
   const code = await main(Deno.args, {
     out: (t) => Deno.stdout.writeSync(enc.encode(`${t}\n`)),
-    err: (t) => Deno.stderr.writeSync(enc.encode(t.startsWith("\r") ? t : `${t}\n`)),
-    isTty: Deno.stderr.isTerminal(),
+    err: (t) => Deno.stderr.writeSync(enc.encode(`${t}\n`)),
+    write: (t) => Deno.stderr.writeSync(enc.encode(t)),
+    isTty,
+    ...(columns ? { columns } : {}),
   });
   Deno.exit(code);
 }

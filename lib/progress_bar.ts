@@ -153,7 +153,8 @@ export class ProgressBar {
     this.#total = total;
     const t = this.#now();
     const minInterval = this.#options.minIntervalMs ?? 100;
-    if (done >= total || this.#shown === 0 || t - this.#lastDraw >= minInterval) this.#draw(t);
+    const changed = this.#drawn !== `${done}/${total}`;
+    if (this.#shown === 0 || t - this.#lastDraw >= minInterval || (done >= total && changed)) this.#draw(t);
   }
 
   /**

@@ -281,6 +281,7 @@ function curvesSection(meta: ClassifierMeta): string {
       (tested.length ? ` and test loss (dashed line, hollow dots).` : `.`),
     xLabel: "optimiser step",
     yLabel: "NLL loss",
+    integerX: true,
   });
   const acc = tested.length
     ? lineChart([{ name: "test accuracy", id: "test-accuracy", points: testAcc, color: "#1a7f37" }], {
@@ -288,10 +289,12 @@ function curvesSection(meta: ClassifierMeta): string {
       description: `Accuracy on the test photos at each of the ${tested.length} progress lines, from 0 to 1.`,
       xLabel: "optimiser step",
       yLabel: "test accuracy",
+      integerX: true,
       yMin: 0,
       yMax: 1,
     })
     : `<p>No test photos: no test loss or accuracy.</p>`;
+  const every = h.length > 1 ? h[1]!.step - h[0]!.step : h[0]!.step;
   const rows = h.map((l) =>
     `<tr><td>${l.epoch}/${l.epochs}</td><td>${l.step}</td><td>${f3(l.trainLoss)}</td><td>${
       f3(l.testLoss)
@@ -299,9 +302,9 @@ function curvesSection(meta: ClassifierMeta): string {
   );
   return `<section id="curves" aria-labelledby="curves-h">
 <h2 id="curves-h">Training curves (${plural(h.length, "progress line")})</h2>
-<p class="note">One point per progress line the course prints (every ${
-    h.length > 1 ? h[1]!.step - h[0]!.step : h[0]!.step
-  } steps): train loss is the mean over the steps since the previous line; test loss and accuracy are over all test photos.</p>
+<p class="note">One point per progress line the course prints (${
+    every === 1 ? "every step" : `every ${every} steps`
+  }): train loss is the mean over the steps since the previous line; test loss and accuracy are over all test photos.</p>
 <figure class="plain">${loss}</figure>
 <figure class="plain">${acc}</figure>
 <details><summary>The progress lines as a table</summary>

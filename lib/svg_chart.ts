@@ -49,6 +49,8 @@ export interface LineChartOptions {
   width?: number;
   /** Height in pixels. @default 260 */
   height?: number;
+  /** Only whole-number ticks on the horizontal axis (e.g. steps). @default false */
+  integerX?: boolean;
 }
 
 /** Escapes text for HTML and SVG content and attribute values. */
@@ -127,7 +129,7 @@ export function lineChart(series: ChartSeries[], options: LineChartOptions): str
     if (last < dataHi) yTicks.push(Number((last + step).toPrecision(12)));
   }
   const yHi = options.yMax ?? Math.max(yTicks[yTicks.length - 1]!, yLo + 1e-6);
-  const xTicks = niceTicks(xLo, xHi, 6).filter((t) => Number.isInteger(t) || xHi - xLo < 6);
+  const xTicks = niceTicks(xLo, xHi, 6).filter((t) => !options.integerX || Number.isInteger(t));
   const sx = (x: number) => m.left + ((x - xLo) / (xHi - xLo)) * plotW;
   const sy = (y: number) => m.top + plotH - ((y - yLo) / (yHi - yLo)) * plotH;
   const r1 = (v: number) => v.toFixed(1);

@@ -5,7 +5,7 @@ import { runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
 Deno.test("rocks --help, <command> --help and --version print and exit 0", async () => {
   const help = await runCli(["--help"]);
   assertEquals([help.code, help.stdout.trim()], [0, HELP]);
-  for (const cmd of ["train", "eval", "predict", "info", "demo"]) {
+  for (const cmd of ["train", "eval", "report", "predict", "info", "demo"]) {
     const r = await runCli([cmd, "--help"]);
     assertEquals([r.code, r.stdout.trim()], [0, COMMAND_HELP[cmd]]);
   }
@@ -16,7 +16,7 @@ Deno.test("rocks --help, <command> --help and --version print and exit 0", async
 
 Deno.test("rocks answers usage errors with a clear message and exit code 2", async () => {
   const cases: [string[], string][] = [
-    [["fly"], `Unknown command "fly": expected train, eval, predict, info or demo`],
+    [["fly"], `Unknown command "fly": expected train, eval, report, predict, info or demo`],
     [["train", "d", "--bogus"], "Unknown option '--bogus'"],
     [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "wasm", "cpu"`],
     [["train", "d", "--epochs", "abc"], `--epochs must be a number, got "abc"`],
@@ -29,6 +29,11 @@ Deno.test("rocks answers usage errors with a clear message and exit code 2", asy
     [["train"], "train takes one data folder, got 0"],
     [["predict", "m", "x.jpg", "--json", "--csv"], "--json and --csv cannot be used together"],
     [["eval", "m", "d", "--epochs", "3"], "Option --epochs does not apply to eval"],
+    [["eval", "m", "d", "--samples", "3"], "--samples needs --report FILE"],
+    [["report", "m"], "report takes a model folder and a data folder"],
+    [["report", "m", "d", "--samples=-1"], "--samples must be at least 0, got -1"],
+    [["train", "d", "--progress", "--quiet"], "--progress and --quiet cannot be used together"],
+    [["info", "--progress"], "Option --progress does not apply to info"],
     [[], "Usage: rocks <command>"],
   ];
   for (const [args, message] of cases) {
