@@ -1,0 +1,617 @@
+/**
+ * `deno task bench`: measures the toolkit on this machine in one run, next to
+ * its peers, prints a table and the targets' PASS/FAIL, and writes
+ * `bench/results.json`. Every row of ours goes through the real code: the
+ * trunk and the pool through `lib/`, training and prediction through `cli.ts`
+ * as new processes. Each row runs in a process of its own, whose peak RSS is
+ * read from the kernel. See bench/README.md for what each row means.
+ *
+ * Usage: deno task bench [--quick] [--data DIR] [--out FILE] [--no-peers] [--no-single]
+ *        [--peer-dir DIR] [--strict]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { lastJson, loadAverage, machineInfo, type Measured, measureProcess } from "./_measure.ts";
+import { listPhotos, writeViews } from "./_views.ts";
+
+/** One line of the table. */
+export interface Row {
+  /** Stable key in results.json. */
+  id: string;
+  /** What was measured, as the table shows it. */
+  label: string;
+  /** The number (null when skipped or failed). */
+  value: number | null;
+  /** Its unit. */
+  unit: "img/s" | "s" | "ms";
+  /** Peak RSS of the process that measured it, MB (10⁶ bytes). */
+  rssMB: number | null;
+  /** For a peer row: how ours compares (`ours 2.1× faster`). */
+  vsOurs?: string;
+  /** Our value divided by the peer's, as speed (> 1: ours is faster). */
+  speedup?: number;
+  /** Details: parameters, counts, why it was skipped. */
+  note: string;
+  /** 1-minute load average when the row started (other work on the machine shows here). */
+  load: number | null;
+  /** The measuring process's JSON output, when it gave one. */
+  raw?: Record<string, unknown>;
+}
+
+/** One target of the issue, checked on this run's rows. */
+export interface Target {
+  /** What is required. */
+  name: string;
+  /** PASS, FAIL, or SKIP (not measured in this run). */
+  status: "PASS" | "FAIL" | "SKIP";
+  /** The numbers behind the verdict. */
+  detail: string;
+}
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+const DENO = Deno.execPath();
+const CLI_PERMS = ["--allow-read", "--allow-write", "--allow-env"];
+
+function fmtValue(r: Row): string {
+  if (r.value === null) return "—";
+  const digits = r.unit === "s" ? (r.value < 10 ? 2 : 1) : r.value < 10 ? 2 : 1;
+  return `${r.value.toFixed(digits)} ${r.unit}`;
+}
+
+/** `ours N× faster` / `ours N× slower` from a speed ratio (ours / peer). */
+export function compareText(speedup: number): string {
+  return speedup >= 1 ? `ours ${speedup.toFixed(2)}× faster` : `ours ${(1 / speedup).toFixed(2)}× slower`;
+}
+
+/** The table as text. */
+export function renderTable(rows: Row[]): string {
+  const head = ["row", "result", "peak RSS", "vs ours", "load", "notes"];
+  const cells = rows.map((r) => [
+    r.label,
+    fmtValue(r),
+    r.rssMB === null ? "—" : `${Math.round(r.rssMB)} MB`,
+    r.vsOurs ?? "",
+    r.load === null ? "" : r.load.toFixed(1),
+    r.note,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c.map((x, i) => (i === 1 || i === 2 || i === 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
+      .join("  ").trimEnd();
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+}
+
+function failure(m: Measured): string {
+  if (m.timedOut) return "timed out";
+  const last = m.stderr.trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "";
+  return `exit ${m.code}: ${last.slice(0, 160)}`;
+}
+
+async function which(cmd: string, args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** A Python 3 that imports torch and torchvision, or undefined. */
+async function findTorchPython(): Promise<string | undefined> {
+  const override = Deno.env.get("ROCKS_BENCH_PYTHON");
+  for (const py of override ? [override] : ["/usr/bin/python3", "python3"]) {
+    if (await which(py, ["-c", "import torch, torchvision"])) return py;
+  }
+  return undefined;
+}
+
+function defaultPeerDir(): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  return `${xdg ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`}/rocks-bench`;
+}
+
+/** Options of a bench run. */
+export interface BenchOptions {
+  /** Trunk and head rows only: no training, prediction or peers. */
+  quick: boolean;
+  /** The Learn photos. */
+  data: string;
+  /** Where results.json goes. */
+  out: string;
+  /** Skip the PyTorch and onnxruntime-web rows. */
+  peers: boolean;
+  /** Also run the 1-worker train and the 1-thread peers. */
+  single: boolean;
+  /** Folder with node_modules/onnxruntime-web and resnet50.onnx. */
+  peerDir: string;
+}
+
+/**
+ * Runs every row, prints as it goes, and returns the rows and targets.
+ *
+ * Requires --allow-all (runs deno, python3 and node; reads /proc).
+ * @param o What to run.
+ * @returns Rows, targets and the machine.
+ */
+export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets: Target[] }> {
+  const cores = navigator.hardwareConcurrency;
+  const rows: Row[] = [];
+  const tmp = await Deno.makeTempDir({ prefix: "rocks-bench-" });
+  const log = (s: string) => console.error(s);
+  const add = (r: Row) => {
+    rows.push(r);
+    log(
+      `  ${r.label}: ${fmtValue(r)}${r.rssMB !== null ? `, ${Math.round(r.rssMB)} MB` : ""}${
+        r.vsOurs ? `, ${r.vsOurs}` : ""
+      }  ${r.note}`,
+    );
+  };
+  const skip = (id: string, label: string, unit: Row["unit"], why: string) =>
+    add({ id, label, value: null, unit, rssMB: null, note: `skipped: ${why}`, load: null });
+
+  try {
+    const dataOk = await exists(o.data);
+    // Compile the code once, so that no timed row pays for it.
+    await measureProcess(DENO, ["cache", "cli.ts", "mod.ts", "bench/trunk.ts", "bench/head_step.ts"], {
+      cwd: ROOT,
+    });
+
+    // 1. Trunk throughput on ready-made 224×224 views.
+    log("trunk throughput");
+    const viewsDir = `${tmp}/views`;
+    await writeViews(o.data, viewsDir, 64);
+    const trunkRow = async (id: string, label: string, args: string[]) => {
+      const load = await loadAverage();
+      const m = await measureProcess(DENO, [
+        "run",
+        ...CLI_PERMS,
+        "bench/trunk.ts",
+        ...args,
+        "--views",
+        viewsDir,
+      ], {
+        cwd: ROOT,
+      });
+      const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+      if (!j) return skip(id, label, "img/s", `failed: ${failure(m)}`);
+      add({
+        id,
+        label,
+        value: j.imagesPerSecond as number,
+        unit: "img/s",
+        rssMB: m.peakRssMB,
+        note: `${j.images} views in ${(j.seconds as number).toFixed(1)} s; start ${
+          (j.startSeconds as number).toFixed(1)
+        } s; ${j.backend}`,
+        load,
+        raw: j,
+      });
+    };
+    const q = o.quick;
+    await trunkRow("trunk.thread.b1", "trunk, this thread, batch 1", [
+      "--mode=thread",
+      "--batch=1",
+      `--images=${q ? 4 : 12}`,
+    ]);
+    await trunkRow("trunk.thread.b16", "trunk, this thread, batch 16", [
+      "--mode=thread",
+      "--batch=16",
+      `--images=${q ? 16 : 32}`,
+    ]);
+    for (const batch of [1, 16]) {
+      const images = batch === 1 ? (q ? 8 : 24) : (q ? 32 : 64);
+      await trunkRow(`trunk.pool1.b${batch}`, `trunk, pool of 1 worker, batch ${batch}`, [
+        "--mode=pool",
+        "--workers=1",
+        `--batch=${batch}`,
+        `--images=${images}`,
+      ]);
+      await trunkRow(
+        `trunk.pool.b${batch}`,
+        `trunk, pool of ${cores} workers, batch ${batch}`,
+        ["--mode=pool", `--workers=${cores}`, `--batch=${batch}`, `--images=${images}`],
+      );
+    }
+
+    // 2. Head training step.
+    log("head step");
+    {
+      const load = await loadAverage();
+      const m = await measureProcess(DENO, [
+        "run",
+        ...CLI_PERMS,
+        "bench/head_step.ts",
+        `--steps=${q ? 10 : 40}`,
+      ], { cwd: ROOT });
+      const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+      if (!j) {
+        skip("head.step", "head step, batch 16 (ours)", "ms", `failed: ${failure(m)}`);
+      } else {
+        const n = (k: string) => j[k] as number;
+        add({
+          id: "head.step",
+          label: "head step, batch 16 (ours)",
+          value: n("oursMs"),
+          unit: "ms",
+          rssMB: m.peakRssMB,
+          note: `gradients ${n("oursGradientsMs").toFixed(1)} ms + Adam; xᵀ·dpre product ${
+            n("productOursMs").toFixed(1)
+          } ms; median of ${j.steps}`,
+          load,
+          raw: j,
+        });
+        add({
+          id: "head.step.transposeFlags",
+          label: "head step, matMul transpose flags",
+          value: n("transposeFlagsMs"),
+          unit: "ms",
+          rssMB: null,
+          speedup: n("transposeFlagsMs") / n("oursMs"),
+          vsOurs: compareText(n("transposeFlagsMs") / n("oursMs")),
+          note: `gradients ${n("transposeFlagsGradientsMs").toFixed(1)} ms (${
+            (n("transposeFlagsGradientsMs") / n("oursGradientsMs")).toFixed(1)
+          }×); product ${n("productTransposeFlagsMs").toFixed(1)} ms (${
+            (n("productTransposeFlagsMs") / n("productOursMs")).toFixed(1)
+          }×); same gradients (max diff ${n("maxGradientDifference").toExponential(1)})`,
+          load,
+        });
+      }
+    }
+
+    // 3. onnxruntime-web, ResNet50 on the same kind of input.
+    const python = o.peers && !q ? await findTorchPython() : undefined;
+    if (o.peers && !q) {
+      log("onnxruntime-web peer");
+      const ortPkg = `${o.peerDir}/node_modules/onnxruntime-web/package.json`;
+      const model = `${o.peerDir}/resnet50.onnx`;
+      let why: string | undefined;
+      if (!(await which("node", ["--version"]))) why = "node is not installed";
+      else if (!(await exists(ortPkg))) {
+        why = `onnxruntime-web is not installed in ${o.peerDir} (see bench/README.md)`;
+      } else if (!(await exists(model))) {
+        if (!python) why = `no ${model}, and no python3 with torch to export one (see bench/README.md)`;
+        else {
+          const m = await measureProcess(python, ["bench/peers/export_resnet50_onnx.py", model], {
+            cwd: ROOT,
+          });
+          if (m.code !== 0) why = `exporting ResNet50 to ONNX failed: ${failure(m)}`;
+        }
+      }
+      const pairs: [number, number, string][] = [
+        [1, 1, "trunk.thread.b1"],
+        [1, 16, "trunk.thread.b16"],
+        [cores, 1, "trunk.pool.b1"],
+        [cores, 16, "trunk.pool.b16"],
+      ];
+      for (const [threads, batch, ourId] of pairs) {
+        const id = `peer.ort.t${threads}.b${batch}`;
+        const label = `onnxruntime-web wasm, ${threads} thread${threads > 1 ? "s" : ""}, batch ${batch}`;
+        if (why) {
+          skip(id, label, "img/s", why);
+          continue;
+        }
+        const load = await loadAverage();
+        const m = await measureProcess("node", [
+          "bench/peers/ort_resnet50.mjs",
+          o.peerDir,
+          model,
+          String(threads),
+          String(batch),
+          String(batch === 1 ? 12 : 32),
+        ], { cwd: ROOT });
+        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+        if (!j) {
+          skip(id, label, "img/s", `failed: ${failure(m)}`);
+          continue;
+        }
+        const ours = rows.find((r) => r.id === ourId)?.value ?? null;
+        const speedup = ours === null ? undefined : ours / (j.imagesPerSecond as number);
+        add({
+          id,
+          label,
+          value: j.imagesPerSecond as number,
+          unit: "img/s",
+          rssMB: m.peakRssMB,
+          ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+          note: `vs ${ourId}; ${j.runtime}; torchvision ResNet50 graph, random weights`,
+          load,
+          raw: j,
+        });
+      }
+    }
+
+    if (q) {
+      for (
+        const [id, label, unit] of [
+          ["train.cold", "train, cold cache", "s"],
+          ["train.warm", "train, warm cache", "s"],
+          ["predict.one", "predict 1 photo, new process", "s"],
+          ["predict.folder", "predict 50 photos, new process", "s"],
+        ] as const
+      ) skip(id, label, unit, "--quick");
+    } else if (!dataOk) {
+      for (
+        const [id, label] of [["train.cold", "train, cold cache"], [
+          "train.warm",
+          "train, warm cache",
+        ]] as const
+      ) skip(id, label, "s", `no photos at ${o.data}`);
+    } else {
+      // 4. Training through the CLI, then prediction with the model it saved.
+      const train = async (id: string, label: string, cache: string, out: string, extra: string[] = []) => {
+        const load = await loadAverage();
+        const m = await measureProcess(DENO, [
+          "run",
+          ...CLI_PERMS,
+          "cli.ts",
+          "train",
+          o.data,
+          "--cache",
+          cache,
+          "--out",
+          out,
+          "--json",
+          ...extra,
+        ], { cwd: ROOT });
+        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+        if (!j) return skip(id, label, "s", `failed: ${failure(m)}`);
+        add({
+          id,
+          label,
+          value: m.wallSeconds,
+          unit: "s",
+          rssMB: m.peakRssMB,
+          note: `${j.workers} workers; in-process ${
+            (j.seconds as number).toFixed(1)
+          } s; trunk runs ${j.trunkRuns}, cache hits ${j.cacheHits}; test accuracy ${
+            (j.testAccuracy as number | null)?.toFixed(3)
+          }`,
+          load,
+          raw: j,
+        });
+      };
+      const torch = async (threads: number, ourId: string) => {
+        const id = `peer.pytorch.t${threads}`;
+        const label = `PyTorch course recipe, ${threads} thread${threads > 1 ? "s" : ""}`;
+        if (!o.peers) return skip(id, label, "s", "--no-peers");
+        if (!python) {
+          return skip(
+            id,
+            label,
+            "s",
+            "no python3 with torch and torchvision (apt-get install python3-torchvision)",
+          );
+        }
+        const load = await loadAverage();
+        const m = await measureProcess(python, [
+          "bench/peers/course_pytorch.py",
+          o.data,
+          "--threads",
+          String(threads),
+        ], { cwd: ROOT });
+        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+        if (!j) return skip(id, label, "s", `failed: ${failure(m)}`);
+        const ours = rows.find((r) => r.id === ourId)?.value ?? null;
+        const speedup = ours === null ? undefined : m.wallSeconds / ours;
+        add({
+          id,
+          label,
+          value: m.wallSeconds,
+          unit: "s",
+          rssMB: m.peakRssMB,
+          ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+          note:
+            `vs ${ourId}; ${j.steps} steps, trunk ran ${j.trunkImages} images; torch ${j.torch}, random weights`,
+          load,
+          raw: j,
+        });
+      };
+
+      log("train and predict");
+      const model = `${tmp}/model`;
+      await train("train.cold", "train, cold cache", `${tmp}/cache-cold`, model);
+      await torch(cores, "train.cold");
+      await train("train.warm", "train, warm cache", `${tmp}/cache-cold`, `${tmp}/model-warm`);
+
+      const photos = await listPhotos(o.data);
+      const predict = async (id: string, label: string, inputs: string[], expect: number) => {
+        if (!(await exists(`${model}/rocks.json`))) return skip(id, label, "s", "no model (train failed)");
+        const load = await loadAverage();
+        const m = await measureProcess(DENO, [
+          "run",
+          ...CLI_PERMS,
+          "cli.ts",
+          "predict",
+          model,
+          ...inputs,
+          "--json",
+          "--cache",
+          `${tmp}/cache-${id}`,
+        ], { cwd: ROOT });
+        let preds: unknown;
+        try {
+          preds = JSON.parse(m.stdout);
+        } catch {
+          preds = undefined;
+        }
+        if (m.code !== 0 || !Array.isArray(preds)) return skip(id, label, "s", `failed: ${failure(m)}`);
+        const bad = preds.filter((p) => "error" in p).length;
+        add({
+          id,
+          label,
+          value: m.wallSeconds,
+          unit: "s",
+          rssMB: m.peakRssMB,
+          note:
+            `${preds.length} predictions (${bad} errors, ${expect} expected); start-up included; cold cache`,
+          load,
+        });
+      };
+      await predict("predict.one", "predict 1 photo, new process", [photos[0]!], 1);
+      const folder = `${tmp}/photos50`;
+      await Deno.mkdir(folder);
+      const picks = Array.from(
+        { length: Math.min(50, photos.length) },
+        (_, i) => photos[Math.floor(i * photos.length / Math.min(50, photos.length))]!,
+      );
+      for (const p of picks) await Deno.copyFile(p, `${folder}/${p.split("/").pop()}`);
+      await predict("predict.folder", `predict ${picks.length} photos, new process`, [folder], picks.length);
+
+      if (o.single) {
+        await train("train.cold.1", "train, cold cache, 1 worker", `${tmp}/cache-cold-1`, `${tmp}/model-1`, [
+          "--workers",
+          "1",
+        ]);
+        await torch(1, "train.cold.1");
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return { rows, targets: checkTargets(rows, cores) };
+}
+
+/**
+ * The issue's targets, judged on this run's rows.
+ * @param rows The rows of one run.
+ * @param cores Cores of the machine (the default pool's size).
+ * @returns One verdict per target.
+ */
+export function checkTargets(rows: Row[], cores: number): Target[] {
+  const v = (id: string) => rows.find((r) => r.id === id)?.value ?? null;
+  const rss = (id: string) => rows.find((r) => r.id === id)?.rssMB ?? null;
+  const targets: Target[] = [];
+  for (const b of [1, 16]) {
+    const one = v(`trunk.pool1.b${b}`);
+    const pool = v(`trunk.pool.b${b}`);
+    const name = `trunk, pool of ${cores} ≥ 1.8× one worker and ≥ 9 img/s (batch ${b})`;
+    if (one === null || pool === null) targets.push({ name, status: "SKIP", detail: "not measured" });
+    else {
+      targets.push({
+        name,
+        status: pool / one >= 1.8 && pool >= 9 ? "PASS" : "FAIL",
+        detail: `${pool.toFixed(2)} img/s vs ${one.toFixed(2)} img/s: ${(pool / one).toFixed(2)}×`,
+      });
+    }
+  }
+  const cold = v("train.cold");
+  const torch = v(`peer.pytorch.t${cores}`);
+  {
+    const name = `cold train at least as fast as the PyTorch recipe, ${cores} threads (aim 2×)`;
+    if (cold === null || torch === null) targets.push({ name, status: "SKIP", detail: "not measured" });
+    else {
+      targets.push({
+        name,
+        status: cold <= torch ? "PASS" : "FAIL",
+        detail: `${cold.toFixed(1)} s vs ${torch.toFixed(1)} s: ${(torch / cold).toFixed(2)}× (aim 2× ${
+          torch / cold >= 2 ? "met" : "not met"
+        })`,
+      });
+    }
+  }
+  const warm = v("train.warm");
+  targets.push(
+    warm === null ? { name: "warm train under 10 s wall", status: "SKIP", detail: "not measured" } : {
+      name: "warm train under 10 s wall",
+      status: warm < 10 ? "PASS" : "FAIL",
+      detail: `${warm.toFixed(2)} s`,
+    },
+  );
+  const one = v("predict.one");
+  targets.push(
+    one === null
+      ? { name: "predict 1 photo as a new process under 3 s", status: "SKIP", detail: "not measured" }
+      : {
+        name: "predict 1 photo as a new process under 3 s",
+        status: one < 3 ? "PASS" : "FAIL",
+        detail: `${one.toFixed(2)} s`,
+      },
+  );
+  const peaks = ["train.cold", "train.warm"].map(rss).filter((x): x is number => x !== null);
+  targets.push(
+    peaks.length === 0
+      ? {
+        name: "peak RSS of train with the default pool under 2.5 GB",
+        status: "SKIP",
+        detail: "not measured",
+      }
+      : {
+        name: "peak RSS of train with the default pool under 2.5 GB",
+        status: Math.max(...peaks) < 2500 ? "PASS" : "FAIL",
+        detail: `${Math.round(Math.max(...peaks))} MB (cold and warm runs)`,
+      },
+  );
+  return targets;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean" },
+      data: { type: "string" },
+      out: { type: "string" },
+      "no-peers": { type: "boolean" },
+      "no-single": { type: "boolean" },
+      "peer-dir": { type: "string" },
+      strict: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(
+      "Usage: deno task bench [--quick] [--data DIR] [--out FILE] [--no-peers] [--no-single] [--peer-dir DIR] [--strict]\nSee bench/README.md.",
+    );
+    Deno.exit(0);
+  }
+  const options: BenchOptions = {
+    quick: values.quick === true,
+    data: values.data ?? `${ROOT}/../shared/data/space-rocks`,
+    out: values.out ?? `${ROOT}/bench/results.json`,
+    peers: values["no-peers"] !== true,
+    single: values["no-single"] !== true,
+    peerDir: values["peer-dir"] ?? Deno.env.get("ROCKS_BENCH_PEERS") ?? defaultPeerDir(),
+  };
+  const machine = await machineInfo();
+  const started = new Date();
+  console.error(
+    `rocks bench on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; load ${machine.loadAverage}`,
+  );
+  const { rows, targets } = await runBench(options);
+  const loadAfter = await loadAverage();
+  console.log(
+    `\nrocks bench, ${started.toISOString()}, ${machine.cores} cores (${machine.cpu}), ${machine.deno}`,
+  );
+  console.log(`load average ${machine.loadAverage} at start, ${loadAfter} at end\n`);
+  console.log(renderTable(rows));
+  console.log("\nTargets:");
+  for (const t of targets) console.log(`  ${t.status}  ${t.name}: ${t.detail}`);
+  await Deno.writeTextFile(
+    options.out,
+    JSON.stringify(
+      {
+        date: started.toISOString(),
+        seconds: (Date.now() - started.getTime()) / 1000,
+        machine: { ...machine, loadAverageAtEnd: loadAfter },
+        options: { ...options, out: undefined },
+        rows,
+        targets,
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  console.log(`\nWrote ${options.out}`);
+  if (values.strict && targets.some((t) => t.status === "FAIL")) Deno.exit(1);
+}

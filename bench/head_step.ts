@@ -1,0 +1,205 @@
+/**
+ * Head training, time per step: one Adam step of the course's head on a
+ * batch of 16 embeddings, as `trainClassifier` takes it (stack the batch,
+ * draw the dropout mask, `headGradients`, `adamStep`, read the loss).
+ *
+ * For comparison the same step is timed with the three backward products
+ * written as `matMul(a, b, transposeA, transposeB)` instead of `matMul` of
+ * explicitly transposed operands, the form `lib/head.ts` avoids because
+ * tfjs-wasm runs it far slower. Both give the same gradients (checked here).
+ *
+ * Prints one JSON object on stdout.
+ *
+ * Usage: deno run -A bench/head_step.ts [--steps 40] [--batch 16] [--backend wasm]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend, parseBackendName } from "../lib/backend.ts";
+import {
+  adamStep,
+  DEFAULT_ADAM,
+  disposeHead,
+  dropoutMask,
+  headConfig,
+  headGradients,
+  type HeadParams,
+  initAdam,
+  initHead,
+} from "../lib/head.ts";
+import { EMBEDDING_SIZE } from "../lib/resnet50.ts";
+import { createRng } from "../lib/rng.ts";
+
+type GradientFn = typeof headGradients;
+
+/**
+ * `headGradients` with the backward products written with matMul's
+ * transpose flags: the slow form on tfjs-wasm, kept only to be timed.
+ */
+export const headGradientsTransposeFlags: GradientFn = (p, x, labels, mask) =>
+  tf.tidy(() => {
+    const n = x.shape[0];
+    const pre = tf.add(tf.matMul(x, p.w1), p.b1); // [N, 512]
+    const h = tf.relu(pre);
+    const d = tf.mul(h, mask);
+    const z = tf.add(tf.matMul(d, p.w2), p.b2); // [N, C]
+    const logp = tf.logSoftmax(z);
+    const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), p.w2.shape[1]);
+    const loss = tf.neg(tf.mean(tf.sum(tf.mul(logp, onehot), 1))) as tf.Scalar;
+    const dz = tf.div(tf.sub(tf.exp(logp), onehot), n); // [N, C]
+    const w2 = tf.matMul(d, dz, true, false) as tf.Tensor2D; // dᵀ·dz [512, C]
+    const b2 = tf.sum(dz, 0) as tf.Tensor1D;
+    const dd = tf.matMul(dz, p.w2, false, true); // dz·W2ᵀ [N, 512]
+    const dpre = tf.mul(tf.mul(dd, mask), tf.step(pre));
+    const w1 = tf.matMul(x, dpre, true, false) as tf.Tensor2D; // xᵀ·dpre [2048, 512]
+    const b1 = tf.sum(dpre, 0) as tf.Tensor1D;
+    return { loss, grads: { w1, b1, w2, b2 } };
+  });
+
+/** Options for {@linkcode benchHeadStep}. */
+export interface HeadStepOptions {
+  /** Timed steps per variant. @default 40 */
+  steps?: number;
+  /** Embeddings per step. @default 16 (the course's batch) */
+  batch?: number;
+}
+
+/** Time per step of each variant. */
+export interface HeadStepResult {
+  /** The backend the steps ran on. */
+  backend: string;
+  /** Embeddings per step. */
+  batch: number;
+  /** Timed steps per variant. */
+  steps: number;
+  /** Our step (explicit transposes), median ms. */
+  oursMs: number;
+  /** The same step with matMul's transpose flags, median ms. */
+  transposeFlagsMs: number;
+  /** The gradients alone (forward and backward, no Adam) in our step, median ms. */
+  oursGradientsMs: number;
+  /** The gradients alone with matMul's transpose flags, median ms. */
+  transposeFlagsGradientsMs: number;
+  /** The largest product alone, `xᵀ·dpre` ([2048, N]·[N, 512]), as `matMul(transpose(x), dpre)`, median ms. */
+  productOursMs: number;
+  /** The same product as `matMul(x, dpre, true, false)`, median ms. */
+  productTransposeFlagsMs: number;
+  /** Largest difference between the two variants' gradients on one batch. */
+  maxGradientDifference: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Times one training step of the head, ours against the transpose-flag form.
+ * Call after `initBackend()`.
+ * @param options Steps and batch size.
+ * @returns Median ms per step of each.
+ */
+export async function benchHeadStep(options: HeadStepOptions = {}): Promise<HeadStepResult> {
+  const steps = options.steps ?? 40;
+  const batch = options.batch ?? 16;
+  const config = headConfig(2);
+  const rng = createRng(7);
+  // Embeddings look like ResNet50's: non-negative (after ReLU and pooling).
+  const rows = Array.from({ length: batch }, () => {
+    const r = new Float32Array(EMBEDDING_SIZE);
+    for (let i = 0; i < r.length; i++) r[i] = Math.max(0, rng.uniform(-1, 2));
+    return r;
+  });
+  const labels = rows.map((_, i) => i % 2);
+
+  // tfjs-wasm runs each op to the end when it is called, so a clock read
+  // after the gradients are returned times them.
+  const run = async (gradients: GradientFn): Promise<{ step: number; grads: number }> => {
+    const params = initHead(config, createRng(1));
+    const adam = initAdam(params);
+    const drop = createRng(5);
+    const stepMs: number[] = [];
+    const gradMs: number[] = [];
+    for (let s = 0; s < steps + 3; s++) {
+      const t = performance.now();
+      const flat = new Float32Array(batch * EMBEDDING_SIZE);
+      rows.forEach((r, i) => flat.set(r, i * EMBEDDING_SIZE));
+      const x = tf.tensor2d(flat, [batch, EMBEDDING_SIZE]); // [B, 2048]
+      const mask = dropoutMask(batch, config.hiddenSize, config.dropout, drop);
+      const g0 = performance.now();
+      const { loss, grads } = gradients(params, x, labels, mask);
+      const g1 = performance.now();
+      tf.dispose([x, mask]);
+      adamStep(params, grads, adam, DEFAULT_ADAM);
+      (await loss.data())[0];
+      tf.dispose([loss, grads.w1, grads.b1, grads.w2, grads.b2]);
+      if (s >= 3) { // 3 warm-up steps
+        stepMs.push(performance.now() - t);
+        gradMs.push(g1 - g0);
+      }
+    }
+    disposeHead(params);
+    disposeHead(adam.m);
+    disposeHead(adam.v);
+    return { step: median(stepMs), grads: median(gradMs) };
+  };
+
+  const product = (f: (x: tf.Tensor2D, d: tf.Tensor2D) => tf.Tensor): number => {
+    const x = tf.tensor2d(rows.flatMap((r) => Array.from(r)), [batch, EMBEDDING_SIZE]);
+    const d = tf.randomNormal([batch, config.hiddenSize], 0, 1, "float32", 3) as tf.Tensor2D;
+    const ms: number[] = [];
+    for (let s = 0; s < steps + 3; s++) {
+      const t = performance.now();
+      const r = tf.tidy(() => f(x, d));
+      r.dataSync();
+      r.dispose();
+      if (s >= 3) ms.push(performance.now() - t);
+    }
+    tf.dispose([x, d]);
+    return median(ms);
+  };
+
+  // Same gradients from both forms, on one batch.
+  const p: HeadParams = initHead(config, createRng(1));
+  const x = tf.tensor2d(rows.flatMap((r) => Array.from(r)), [batch, EMBEDDING_SIZE]);
+  const mask = tf.ones([batch, config.hiddenSize]) as tf.Tensor2D;
+  const a = headGradients(p, x, labels, mask);
+  const b = headGradientsTransposeFlags(p, x, labels, mask);
+  let diff = 0;
+  for (const k of ["w1", "b1", "w2", "b2"] as const) {
+    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a.grads[k], b.grads[k]))).dataSync()[0]!);
+    diff = Math.max(diff, d);
+  }
+  tf.dispose([x, mask, a.loss, b.loss, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  disposeHead(p);
+
+  const ours = await run(headGradients);
+  const flags = await run(headGradientsTransposeFlags);
+  return {
+    backend: tf.getBackend(),
+    batch,
+    steps,
+    oursMs: ours.step,
+    transposeFlagsMs: flags.step,
+    oursGradientsMs: ours.grads,
+    transposeFlagsGradientsMs: flags.grads,
+    productOursMs: product((x, d) => tf.matMul(tf.transpose(x), d)),
+    productTransposeFlagsMs: product((x, d) => tf.matMul(x, d, true, false)),
+    maxGradientDifference: diff,
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { steps: { type: "string" }, batch: { type: "string" }, backend: { type: "string" } },
+    strict: true,
+  });
+  await initBackend(parseBackendName(values.backend ?? "wasm"));
+  const result = await benchHeadStep({
+    steps: Number(values.steps ?? 40),
+    batch: Number(values.batch ?? 16),
+  });
+  console.log(JSON.stringify(result));
+}
