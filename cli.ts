@@ -24,7 +24,7 @@ Commands:
   info [model-dir]                      versions, backend, weights; a model's facts
   demo [--data DIR]                     the course end to end: train, test, predict 5 photos
 
-Options for every command: --help, --version, --backend auto|wasm|cpu
+Options for every command: --help, --version, --backend auto|webgpu|wasm|cpu
 Progress bars (on stderr) show on a terminal; --quiet hides them, --progress forces them.
 Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error.
 Run "rocks <command> --help" for a command's options.`;
@@ -50,7 +50,7 @@ Options:
   --augment crop|none    RandomResizedCrop(224) each epoch, or the centre view (default crop)
   --print-every N        progress line every N steps (default 5)
   --max-pixels N         skip photos larger than N pixels (default 100000000)
-  --backend NAME         auto|wasm|cpu (default auto)
+  --backend NAME         auto|webgpu|wasm|cpu (default auto)
   --report FILE          then score the test photos and write an HTML report there
                          (see rocks report --help); --samples N photos in its grid (default 5)
   --json                 print one JSON object on stdout (progress goes to stderr)
@@ -62,7 +62,7 @@ Options:
 Scores a saved classifier on a labelled folder (one sub-folder per class).
 
 Options:
-  --backend NAME   auto|wasm|cpu (default auto)
+  --backend NAME   auto|webgpu|wasm|cpu (default auto)
   --json           print one JSON object: accuracy, count, classes, perClass, confusion, skipped
   --report FILE    also write an HTML report there (see rocks report --help)
   --samples N      photos in the report's grid (default 5)
@@ -83,7 +83,7 @@ Options:
   --out FILE       the HTML file to write (default ./rocks-report.html)
   --samples N      photos in the grid (default 5)
   --seed N         seed of the grid's choice (default the model's training seed)
-  --backend NAME   auto|wasm|cpu (default auto)
+  --backend NAME   auto|webgpu|wasm|cpu (default auto)
   --quiet          no progress bar
   --progress       draw the progress bar on stderr even when it is not a terminal`,
   predict: `Usage: rocks predict <model-dir> <photo|folder>... [options]
@@ -93,7 +93,7 @@ Predicts the class of each photo (folders are searched for .jpg, .jpeg, .png).
 Options:
   --json           print a JSON array of { file, class, probabilities } ({ file, error } when unreadable)
   --csv            print CSV: file,class,<one column per class>,error
-  --backend NAME   auto|wasm|cpu (default auto)
+  --backend NAME   auto|webgpu|wasm|cpu (default auto)
   --quiet          no progress bar
   --progress       draw the progress bar on stderr even when it is not a terminal`,
   info: `Usage: rocks info [model-dir] [options]
@@ -103,7 +103,7 @@ are and whether their checksums verify. With a model folder: its classes,
 trunk, preprocessing, training options and scores.
 
 Options:
-  --backend NAME   auto|wasm|cpu (default auto)
+  --backend NAME   auto|webgpu|wasm|cpu (default auto)
   --json           print one JSON object`,
   demo: `Usage: rocks demo [--data DIR] [options]
 
@@ -116,7 +116,7 @@ Options:
   --data DIR       the Learn photos (default ../shared/data/space-rocks)
   --out DIR        model folder to write (default ./rock-model)
   --seed N         seed (default 1)
-  --backend NAME   auto|wasm|cpu (default auto)
+  --backend NAME   auto|webgpu|wasm|cpu (default auto)
   --report FILE    also write an HTML report of the test photos there
   --quiet          no progress bar
   --progress       draw the progress bar on stderr even when it is not a terminal`,
@@ -689,45 +689,34 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
 async function runInfo(positionals: string[], values: Values, io: Io): Promise<number> {
   if (positionals.length > 1) usage(`info takes at most one model folder`);
   const rocks = await import("./mod.ts");
-  const backend = await rocks.initBackend(rocks.parseBackendName(values.backend ?? "auto"));
-  const location = rocks.defaultWeightsLocation();
-  let weights: { location: string; verified: boolean; sha256?: string; error?: string; trunkId: string };
-  try {
-    const trunk = await rocks.loadTrunk({ backend: backend.requested });
-    weights = { location, verified: true, sha256: trunk.sha256, trunkId: trunk.id };
-    trunk.dispose();
-  } catch (e) {
-    if (!(e instanceof RocksError)) throw e;
-    weights = { location, verified: false, error: e.message, trunkId: rocks.WEIGHTS_MANIFEST.trunkId };
-  }
-  const model = positionals[0] ? (await rocks.loadClassifier(positionals[0])) : undefined;
-  const info = {
-    versions: rocks.versions(),
-    backend,
-    available: ["wasm", "cpu"],
-    weights: {
-      ...weights,
-      package: rocks.WEIGHTS_MANIFEST.package,
-      files: Object.keys(rocks.WEIGHTS_MANIFEST.files).length,
-    },
-    ...(model ? { model: { dir: positionals[0], ...model.meta } } : {}),
-  };
-  model?.dispose();
+  const info = await rocks.gatherInfo(rocks.parseBackendName(values.backend ?? "auto"), positionals[0]);
   if (values.json) io.out(JSON.stringify(info, null, 1));
   else {
+    const { backend, weights } = info;
     io.out(Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(", "));
+    io.out(`Backend: ${backend.name}${backend.simd ? " (SIMD)" : ""}: ${backend.reason}`);
+    io.out(`Backends here:`);
+    for (const b of info.backends) io.out(`  ${b.name.padEnd(6)} ${b.available ? "yes" : "no "}  ${b.note}`);
+    const a = info.adapter;
+    if (a.available) {
+      io.out(
+        `WebGPU adapter: vendor ${a.vendor || "?"}, architecture ${a.architecture || "?"}, ${
+          a.description || "?"
+        }`,
+      );
+    }
+    io.out(`tfjs flags: ${Object.entries(info.flags).map(([k, v]) => `${k}=${v}`).join(", ")}`);
     io.out(
-      `Backend: ${backend.name}${
-        backend.simd ? " (SIMD)" : ""
-      }, ${backend.threads} thread: ${backend.reason}`,
+      `Weights: ${weights.package} at ${weights.location}${
+        weights.embedded ? " (embedded in this executable)" : ""
+      }`,
     );
-    io.out(`Backends available here: ${info.available.join(", ")}`);
-    io.out(`Weights: ${info.weights.package} at ${location}`);
     io.out(
       weights.verified
-        ? `  ${info.weights.files} files, sha256 verified (set ${weights.sha256!.slice(0, 16)}…)`
+        ? `  ${weights.files} files, sha256 verified (set ${weights.sha256!.slice(0, 16)}…)`
         : `  NOT verified: ${weights.error}`,
     );
+    io.out(`Embedding cache: ${info.cacheDir ?? "none (no HOME or XDG_CACHE_HOME)"}`);
     if (info.model) {
       const m = info.model;
       io.out(`\nModel ${m.dir}: format ${m.formatVersion}, classes ${m.classes.join(", ")}`);
@@ -742,7 +731,7 @@ async function runInfo(positionals: string[], values: Values, io: Io): Promise<n
       io.out(`  test: ${m.test ? `accuracy ${fmt3(m.test.accuracy)} on ${m.test.count} photos` : "none"}`);
     }
   }
-  return weights.verified ? 0 : 1;
+  return info.weights.verified ? 0 : 1;
 }
 
 /**

@@ -35,6 +35,7 @@ export {
   initBackend,
   parseBackendName,
 } from "./lib/backend.ts";
+export { type GpuAdapterFacts, probeGpu } from "./lib/backend.ts";
 export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
 export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
 export { type TrainingFacts } from "./lib/classifier.ts";
@@ -59,4 +60,5 @@ export { EMBEDDING_SIZE, type Trunk } from "./lib/resnet50.ts";
 export { type AdamConfig, DEFAULT_ADAM, type HeadConfig, type HeadParams } from "./lib/head.ts";
 export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
 export { VERSION, versions } from "./lib/version.ts";
+export { type BackendAvailability, gatherInfo, type RocksInfo } from "./lib/info.ts";
 export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";

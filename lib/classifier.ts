@@ -91,7 +91,7 @@ export interface Classifier {
    * @param embeddings Each 2048 floats.
    * @returns One probability row per embedding, summing to 1.
    */
-  probabilities(embeddings: Float32Array[]): Float32Array[];
+  probabilities(embeddings: Float32Array[]): Promise<Float32Array[]>;
   /** Frees the head's tensors. */
   dispose(): void;
 }
@@ -106,7 +106,7 @@ export function makeClassifier(meta: ClassifierMeta, params: HeadParams): Classi
   return {
     meta,
     params,
-    probabilities(embeddings) {
+    async probabilities(embeddings) {
       if (embeddings.length === 0) return [];
       const width = meta.head.inputSize;
       const flat = new Float32Array(embeddings.length * width);
@@ -114,7 +114,8 @@ export function makeClassifier(meta: ClassifierMeta, params: HeadParams): Classi
       const probs = tf.tidy(() =>
         tf.exp(headLogProbs(params, tf.tensor2d(flat, [embeddings.length, width])))
       );
-      const data = probs.dataSync() as Float32Array;
+      // data(), not dataSync(): WebGPU cannot read back synchronously here.
+      const data = await probs.data() as Float32Array;
       probs.dispose();
       const c = meta.classes.length;
       return embeddings.map((_, i) => data.slice(i * c, (i + 1) * c));

@@ -69,7 +69,7 @@ export async function evaluateFolder(
     skipped.push({ file: s.name, reason: r.error });
     return [];
   });
-  const probs = classifier.probabilities(ok.map((o) => o.embedding));
+  const probs = await classifier.probabilities(ok.map((o) => o.embedding));
   const truth = ok.map((o) => classes.indexOf(dataset.classes[o.sample.label]!));
   const predicted = probs.map((p) => argMax(p));
   const loss = ok.length

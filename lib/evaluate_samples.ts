@@ -51,7 +51,7 @@ export async function evaluateSamples(
     skipped.push({ file: s.name, reason: r.error });
     return [];
   });
-  const probs = classifier.probabilities(ok.map((o) => o.embedding));
+  const probs = await classifier.probabilities(ok.map((o) => o.embedding));
   const truth = ok.map((o) => known.indexOf(classes[o.sample.label]!));
   const predicted = probs.map((p) => argMax(p));
   const loss = ok.length

@@ -81,7 +81,9 @@ export async function saveClassifier(dir: string, classifier: Classifier): Promi
   const old = `${clean}.old-${Deno.pid}-${Date.now()}`;
   try {
     await Deno.mkdir(tmp, { recursive: true });
-    const parts = PARAM_NAMES.map((n) => classifier.params[n].dataSync() as Float32Array);
+    const parts = await Promise.all(
+      PARAM_NAMES.map(async (n) => await classifier.params[n].data() as Float32Array),
+    );
     const total = parts.reduce((s, p) => s + p.byteLength, 0);
     const bin = new Uint8Array(total);
     let at = 0;

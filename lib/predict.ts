@@ -95,7 +95,7 @@ export async function predictFiles(
   const files = await expandInputs(inputs);
   const results = await embed(files.map((path) => ({ path, view: "centre" })), onProgress);
   const good = results.flatMap((r) => ("embedding" in r ? [r.embedding] : []));
-  const probs = classifier.probabilities(good);
+  const probs = await classifier.probabilities(good);
   let k = 0;
   return results.map((r, i) => {
     const file = files[i]!;

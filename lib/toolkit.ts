@@ -100,13 +100,17 @@ function asEmbedder(source: EmbedSource, maxPixels?: number): Embedder {
 
 /** Options for {@linkcode openEmbedder}. */
 export interface OpenEmbedderOptions extends LoadTrunkOptions {
-  /** Worker threads, each with its own trunk; 0 runs the trunk in this thread. @default navigator.hardwareConcurrency */
+  /**
+   * Worker threads, each with its own trunk; 0 runs the trunk in this thread.
+   * WebGPU always runs in this thread (one device, one trunk).
+   * @default navigator.hardwareConcurrency
+   */
   workers?: number;
   /** Cache folder, or `false` for none. @default false */
   cache?: string | false;
   /** Photos larger than this many pixels are refused. */
   maxPixels?: number;
-  /** Photos per trunk call. @default 4 */
+  /** Photos per trunk call. @default 16 on WebGPU, 4 on WASM */
   batchSize?: number;
   /** Called with warnings: a cache that cannot be written, a worker that died. */
   onWarning?: (message: string) => void;
@@ -122,10 +126,16 @@ export interface OpenEmbedderOptions extends LoadTrunkOptions {
  * @returns The embedder; `close()` it when done.
  */
 export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<Embedder> {
-  const workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
+  // The head trains and predicts in this thread, so it needs a backend too;
+  // this also decides what `auto` means here.
+  const backend = await initBackend(options.backend ?? "auto");
+  // A GPU is not made faster by more copies of the model: one trunk, one
+  // device, bigger batches. On the CPU, one worker per core.
+  const onGpu = backend.name === "webgpu";
+  const workers = onGpu ? 0 : options.workers ?? navigator.hardwareConcurrency ?? 1;
   const limits = {
     ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    batchSize: options.batchSize ?? (onGpu ? 16 : 4),
   };
   let base: Embedder;
   if (workers === 0) {
@@ -133,11 +143,9 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     const inner = trunkEmbedder(trunk, limits);
     base = { ...inner, close: () => trunk.dispose() };
   } else {
-    // The head trains and predicts in this thread: it needs a backend too.
-    await initBackend(options.backend ?? "auto");
     const pool = await createPool({
       workers,
-      backend: options.backend ?? "auto",
+      backend: backend.name,
       ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
       ...limits,
       ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
@@ -145,7 +153,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     base = {
       embed: pool.embed,
       trunk: pool.trunk,
-      backend: { ...pool.backend, requested: options.backend ?? "auto", threads: pool.size },
+      backend: { ...backend, threads: pool.size },
       workers: pool.size,
       cache: undefined,
       close: () => pool.close(),

@@ -202,15 +202,18 @@ export async function trainClassifier(
   const test = await embedSamples(split.test, split.test.map(() => "centre"), "test");
   const testX = test.length ? stack(test.map((t) => t.embedding)) : undefined;
   const testY = test.map((t) => t.sample.label);
-  const scoreTest = (p: ReturnType<typeof initHead>) => {
+  // Reads back with data(), not dataSync(): WebGPU cannot read back synchronously under Deno.
+  const scoreTest = async (p: ReturnType<typeof initHead>) => {
     if (!testX) return { loss: null, accuracy: null, predicted: [] as number[] };
-    return tf.tidy(() => {
+    const [argmax, lossT] = tf.tidy(() => {
       const logp = headLogProbs(p, testX);
-      const predicted = Array.from(tf.argMax(logp, 1).dataSync());
-      const loss = nllLoss(logp, testY).dataSync()[0]!;
-      const accuracy = predicted.filter((k, i) => k === testY[i]).length / testY.length;
-      return { loss, accuracy, predicted };
+      return [tf.argMax(logp, 1), nllLoss(logp, testY)];
     });
+    const predicted = Array.from(await argmax.data() as Int32Array);
+    const loss = (await lossT.data())[0]!;
+    tf.dispose([argmax, lossT]);
+    const accuracy = predicted.filter((k, i) => k === testY[i]).length / testY.length;
+    return { loss, accuracy, predicted };
   };
 
   // 3. Head and optimiser.
@@ -272,13 +275,13 @@ export async function trainClassifier(
         tf.dispose([x, mask]);
         // adamStep replaces the parameter tensors, so it runs outside any tidy scope.
         adamStep(params, grads, adam, { ...DEFAULT_ADAM, lr: o.lr });
-        const loss = lossT.dataSync()[0]!;
+        const loss = (await lossT.data())[0]!;
         tf.dispose([lossT, grads.w1, grads.b1, grads.w2, grads.b2]);
         step++;
         running += loss;
         sinceLine++;
         if (step % o.printEvery === 0) {
-          const score = scoreTest(params);
+          const score = await scoreTest(params);
           const line: ProgressLine = {
             epoch,
             epochs: o.epochs,
@@ -298,7 +301,7 @@ export async function trainClassifier(
     }
 
     // 5. Final scores.
-    const final = scoreTest(params);
+    const final = await scoreTest(params);
     const metrics = testX ? computeMetrics(dataset.classes, testY, final.predicted) : null;
     const meta: ClassifierMeta = {
       formatVersion: FORMAT_VERSION,

@@ -27,6 +27,7 @@ const KEEP: Record<string, string[]> = {
     "dist/tfjs-backend-wasm-simd.wasm",
     "dist/tfjs-backend-wasm.wasm",
   ],
+  "@tensorflow/tfjs-backend-webgpu": ["package.json", "dist/tf-backend-webgpu.node.js"],
   "imagescript": [
     "package.json",
     "wasm/node/jpeg.js",

@@ -18,7 +18,7 @@ Deno.test("rocks answers usage errors with a clear message and exit code 2", asy
   const cases: [string[], string][] = [
     [["fly"], `Unknown command "fly": expected train, eval, report, predict, info or demo`],
     [["train", "d", "--bogus"], "Unknown option '--bogus'"],
-    [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "wasm", "cpu"`],
+    [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "webgpu", "wasm", "cpu"`],
     [["train", "d", "--epochs", "abc"], `--epochs must be a number, got "abc"`],
     [["train", "d", "--epochs", "2.5"], "--epochs must be a whole number"],
     [["train", "d", "--batch", "0"], "--batch must be at least 1, got 0"],

@@ -55,8 +55,8 @@ Deno.test("saveClassifier() then loadClassifier() gives identical predictions an
   const back = await loadClassifier(`${dir.path}/model`, { trunkSha256: "ab".repeat(32) });
   assertEquals(back.meta, c.meta);
   const x = embeddings(4);
-  assertEquals(back.probabilities(x), c.probabilities(x));
-  const p = c.probabilities(x);
+  assertEquals(await back.probabilities(x), await c.probabilities(x));
+  const p = await c.probabilities(x);
   p.forEach((row) => assert(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, "sums to 1"));
   c.dispose();
   back.dispose();
@@ -77,7 +77,7 @@ Deno.test("the saved head loads with tf.loadLayersModel and gives the same log-p
   const flat = new Float32Array(3 * 2048);
   x.forEach((e, i) => flat.set(e, i * 2048));
   const logp = tf.tidy(() => (model.predict(tf.tensor2d(flat, [3, 2048])) as tf.Tensor).dataSync());
-  const ours = c.probabilities(x);
+  const ours = await c.probabilities(x);
   ours.forEach((row, i) =>
     row.forEach((p, j) => assert(Math.abs(Math.exp(logp[i * 3 + j]!) - p) < 1e-5, `${i},${j}`))
   );

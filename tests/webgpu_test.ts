@@ -1,0 +1,133 @@
+/**
+ * The WebGPU path, tested on the software adapter that Debian's
+ * mesa-vulkan-drivers gives Deno (llvmpipe): slow, but the same WGSL
+ * kernels a real GPU runs. `.ci/run` installs the package.
+ *
+ * Tolerance for WebGPU vs WASM embeddings: 1e-4 of the largest embedding
+ * value. Both compute in float32, but in a different order (tiled GPU
+ * matmuls vs XNNPACK), so the last bits differ; measured here: 1.6e-6.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { assert, assertEquals } from "./_assert.ts";
+import { initBackend, probeGpu } from "../lib/backend.ts";
+import { loadTrunk, predict, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
+import type { EmbedJob } from "../lib/embed.ts";
+import { runCli, SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
+
+const data = await Deno.makeTempDir({ prefix: "rocks-webgpu-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(data, { recursive: true }));
+await writeTextureDataset(data, 4);
+
+Deno.test("probeGpu() finds the software adapter, and auto picks WASM over it", async () => {
+  const gpu = await probeGpu();
+  assert(gpu.available, `no WebGPU adapter: ${gpu.error} (is mesa-vulkan-drivers installed?)`);
+  assert(gpu.fallback, `expected a software adapter here, got ${gpu.description}`);
+  const auto = await initBackend("auto");
+  assertEquals(auto.name, "wasm");
+  assert(auto.reason.includes("software"), auto.reason);
+});
+
+Deno.test({
+  name: "the trunk on WebGPU gives the WASM embeddings, and the same predictions",
+  sanitizeResources: false,
+  fn: async () => {
+    const jobs: EmbedJob[] = [
+      { path: `${SPACE_ROCKS}/Basalt/Basalt_Cristobalite_s69-45539.jpg`, view: "centre" },
+      { path: `${data}/stripes/stripes_000.png`, view: "crop:3" },
+    ];
+    const wasmTrunk = await loadTrunk({ backend: "wasm" });
+    const onWasm = await trunkEmbedder(wasmTrunk).embed(jobs);
+    // A classifier trained on WASM, to predict with both backends.
+    const { classifier } = await trainFolder(wasmTrunk, data, {
+      epochs: 2,
+      augment: "none",
+      testFraction: 0,
+    });
+    const photos = [`${data}/speckle/speckle_001.png`, `${data}/stripes/stripes_001.png`];
+    const predWasm = await predict(wasmTrunk, classifier, photos);
+    wasmTrunk.dispose();
+
+    const gpuTrunk = await loadTrunk({ backend: "webgpu" });
+    assertEquals(gpuTrunk.backend.name, "webgpu");
+    assertEquals(tf.getBackend(), "webgpu");
+    const onGpu = await trunkEmbedder(gpuTrunk, { batchSize: 2 }).embed(jobs);
+    let maxAbs = 0, maxDiff = 0;
+    onWasm.forEach((r, i) => {
+      const g = onGpu[i]!;
+      assert("embedding" in r && "embedding" in g);
+      r.embedding.forEach((v, k) => {
+        maxAbs = Math.max(maxAbs, Math.abs(v));
+        maxDiff = Math.max(maxDiff, Math.abs(v - g.embedding[k]!));
+      });
+    });
+    console.log(
+      `WebGPU vs WASM: largest difference ${maxDiff.toExponential(2)} of values up to ${maxAbs.toFixed(2)}`,
+    );
+    assert(maxDiff <= 1e-4 * maxAbs, `embeddings differ by ${maxDiff} (max ${maxAbs})`);
+
+    const predGpu = await predict(gpuTrunk, classifier, photos);
+    predWasm.forEach((p, i) => {
+      const q = predGpu[i]!;
+      assert("class" in p && "class" in q);
+      assertEquals(q.class, p.class);
+      for (const c of Object.keys(p.probabilities)) {
+        assert(
+          Math.abs(p.probabilities[c]! - q.probabilities[c]!) < 1e-3,
+          `${c}: ${p.probabilities[c]} vs ${q.probabilities[c]}`,
+        );
+      }
+    });
+    classifier.dispose();
+    gpuTrunk.dispose();
+    await initBackend("wasm");
+  },
+});
+
+Deno.test({
+  name: "WebGPU releases every tensor and GPU buffer after embedding",
+  sanitizeResources: false,
+  fn: async () => {
+    const trunk = await loadTrunk({ backend: "webgpu" });
+    const embedder = trunkEmbedder(trunk, { batchSize: 1 });
+    await embedder.embed([{ path: `${data}/speckle/speckle_002.png`, view: "centre" }]); // warm
+    const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+    await embedder.embed([{ path: `${data}/speckle/speckle_003.png`, view: "centre" }]);
+    const after = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+    assertEquals(after.numTensors, before.numTensors);
+    assert(typeof after.numBytesInGPU === "number", "the WebGPU backend reports GPU bytes");
+    assertEquals(after.numBytesInGPU, before.numBytesInGPU);
+    trunk.dispose();
+    await initBackend("wasm");
+  },
+});
+
+Deno.test("rocks predict --backend webgpu runs on the software adapter through the CLI", async () => {
+  const model = `${data}-model`;
+  const train = await runCli([
+    "train",
+    data,
+    "--out",
+    model,
+    "--epochs",
+    "1",
+    "--augment",
+    "none",
+    "--no-cache",
+    "--workers",
+    "1",
+  ]);
+  assertEquals(train.code, 0, train.stderr);
+  const r = await runCli([
+    "predict",
+    model,
+    `${data}/stripes/stripes_002.png`,
+    "--backend",
+    "webgpu",
+    "--no-cache",
+    "--json",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(JSON.parse(r.stdout)[0].class, "stripes");
+  await Deno.remove(model, { recursive: true });
+});
