@@ -433,9 +433,9 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     seed: num(values, "seed", { integer: true }),
     augment: oneOf(values, "augment", ["crop", "none"] as const),
     printEvery: num(values, "print-every", { integer: true, min: 1 }),
-    maxPixels: num(values, "max-pixels", { integer: true, min: 1 }),
     groupsFile: values.groups,
   };
+  const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
   if (opts.lr !== undefined && !(opts.lr > 0)) usage(`--lr must be above 0, got ${opts.lr}`);
   const reportOpts = reportOptions(values, values.report);
   const recipe = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
@@ -479,7 +479,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     if (values.report !== undefined) {
       report = await writeRunReport(values.report, outDir, dataDir, result.split.test, embedder, scr, {
         ...reportOpts,
-        ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+        ...(maxPixels !== undefined ? { maxPixels } : {}),
       });
     }
     const seconds = (performance.now() - started) / 1000;

@@ -4,21 +4,38 @@
  * Microsoft Learn's "Classify space rocks" course, in Deno.
  *
  * ```ts ignore
- * import { loadTrunk, predict, saveClassifier, trainFolder } from "./mod.ts";
+ * import { openEmbedder, predict, saveClassifier, trainFolder } from "./mod.ts";
  *
- * const trunk = await loadTrunk(); // WASM SIMD, verified weights
- * const { classifier, test } = await trainFolder(trunk, "data/space-rocks");
+ * const embedder = await openEmbedder({ cache: ".rocks-cache" }); // one worker per core, verified weights
+ * const { classifier, test } = await trainFolder(embedder, "data/space-rocks");
  * console.log(test?.accuracy);
  * await saveClassifier("rock-model", classifier);
- * const [first] = await predict(trunk, classifier, ["photo.jpg"]);
+ * const [first] = await predict(embedder, classifier, ["photo.jpg"]);
+ * embedder.close();
  * ```
  *
  * Requires --allow-read (photos, weights), --allow-write (model folders) and
  * --allow-env.
  * @module
  */
-export { type LoadedTrunk, loadTrunk, type LoadTrunkOptions, trunkEmbedder } from "./lib/toolkit.ts";
-export { type Embedder, type EmbedSource, openEmbedder, type OpenEmbedderOptions } from "./lib/toolkit.ts";
+export {
+  type Embedder,
+  type LoadTrunkOptions,
+  openEmbedder,
+  type OpenEmbedderOptions,
+} from "./lib/toolkit.ts";
+export { evaluate, predict, trainFolder, type TrainFolderOptions } from "./lib/toolkit.ts";
+export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/model_file.ts";
+export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
+export { type TrainingFacts } from "./lib/classifier.ts";
+export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } from "./lib/train.ts";
+export { resolveTrainOptions, trainClassifier } from "./lib/train.ts";
+export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
+export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
+export { evaluateFolder, type Evaluation, type Scored } from "./lib/evaluate.ts";
+export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
+export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
+export { type EmbedJob, type EmbedResult, loadView, type ViewName } from "./lib/embed.ts";
 export {
   cachedEmbedder,
   type CacheStats,
@@ -26,8 +43,7 @@ export {
   type EmbedCache,
   openEmbedCache,
 } from "./lib/embed_cache.ts";
-export { createPool, type Pool, type PoolOptions } from "./lib/pool.ts";
-export { evaluate, predict, trainFolder, type TrainFolderOptions } from "./lib/toolkit.ts";
+export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS, type RgbImage } from "./lib/decode.ts";
 export {
   type BackendInfo,
   type BackendName,
@@ -36,29 +52,10 @@ export {
   parseBackendName,
 } from "./lib/backend.ts";
 export { type GpuAdapterFacts, probeGpu } from "./lib/backend.ts";
-export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
-export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
-export { type TrainingFacts } from "./lib/classifier.ts";
-export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/model_file.ts";
-export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
-export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
-export {
-  embedFiles,
-  type EmbedJob,
-  type EmbedOptions,
-  type EmbedResult,
-  loadView,
-  type ViewName,
-} from "./lib/embed.ts";
-export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } from "./lib/train.ts";
-export { resolveTrainOptions, trainClassifier } from "./lib/train.ts";
-export { evaluateFolder, type Evaluation, type Scored } from "./lib/evaluate.ts";
-export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
-export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
-export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS, type RgbImage } from "./lib/decode.ts";
-export { EMBEDDING_SIZE, type Trunk } from "./lib/resnet50.ts";
-export { type AdamConfig, DEFAULT_ADAM, type HeadConfig, type HeadParams } from "./lib/head.ts";
-export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
-export { VERSION, versions } from "./lib/version.ts";
 export { type BackendAvailability, gatherInfo, type RocksInfo } from "./lib/info.ts";
+export { type HeadConfig } from "./lib/head.ts";
+export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
+export { EMBEDDING_SIZE } from "./lib/resnet50.ts";
+export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
+export { VERSION, versions } from "./lib/version.ts";
 export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";

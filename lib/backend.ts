@@ -58,7 +58,17 @@ let current: BackendInfo | undefined;
 // Production mode: skips tfjs's debug checks and its "install tfjs-node" banner.
 tf.env().set("PROD", true);
 
-/** Checks that `name` is a backend this build knows, and narrows its type. */
+/** Checks that `name` is a backend this build knows, and narrows its type. * @example
+ * ```ts
+ * import { parseBackendName, RocksError } from "../mod.ts";
+ * if (parseBackendName("wasm") !== "wasm") throw new Error("known name");
+ * try {
+ *   parseBackendName("cuda");
+ * } catch (e) {
+ *   if (!(e instanceof RocksError) || e.kind !== "usage") throw e;
+ * }
+ * ```
+ */
 export function parseBackendName(name: string): BackendName {
   if ((BACKENDS as readonly string[]).includes(name)) {
     return name as BackendName;
@@ -95,6 +105,12 @@ let adapterFacts: Promise<GpuAdapterFacts> | undefined;
 /**
  * Asks `navigator.gpu` for an adapter (once per process) and describes it.
  * Never throws: no WebGPU, or no adapter, is a fact like any other.
+ * @example
+ * ```ts
+ * import { probeGpu } from "../mod.ts";
+ * const gpu = await probeGpu();
+ * console.log(gpu.available ? `${gpu.description}${gpu.fallback ? " (software)" : ""}` : gpu.error);
+ * ```
  */
 export function probeGpu(): Promise<GpuAdapterFacts> {
   adapterFacts ??= (async () => {
@@ -194,6 +210,12 @@ async function choose(
  * @param requested `auto` (default), `webgpu`, `wasm` or `cpu`.
  * @throws {RocksError} When WebGPU is asked for and no adapter exists, or a backend fails to start.
  * @returns What was started and why.
+ * @example
+ * ```ts
+ * import { initBackend } from "../mod.ts";
+ * const backend = await initBackend("wasm");
+ * if (backend.name !== "wasm") throw new Error(backend.reason);
+ * ```
  */
 export async function initBackend(requested: BackendName = "auto"): Promise<BackendInfo> {
   if (current && (current.requested === requested || requested === "auto" || current.name === requested)) {

@@ -84,8 +84,6 @@ export interface ClassifierMeta {
 export interface Classifier {
   /** Facts about it. */
   readonly meta: ClassifierMeta;
-  /** The head's weights (owned by the classifier). */
-  readonly params: HeadParams;
   /**
    * Class probabilities for embeddings.
    * @param embeddings Each 2048 floats.
@@ -101,11 +99,20 @@ export function preprocessingFacts(): ClassifierMeta["preprocessing"] {
   return { ...PREPROCESSING, view: "shorter side to 224, centre crop", size: VIEW_SIZE };
 }
 
-/** Wraps head weights and facts as a {@linkcode Classifier}. */
+/** Each classifier's head weights, kept out of the public interface (tensors are an implementation detail). */
+const HEADS = new WeakMap<Classifier, HeadParams>();
+
+/** The head weights of a classifier made by {@linkcode makeClassifier} (owned by the classifier). */
+export function headParamsOf(classifier: Classifier): HeadParams {
+  const p = HEADS.get(classifier);
+  if (!p) throw new Error("headParamsOf: not a classifier made by makeClassifier()");
+  return p;
+}
+
+/** Wraps head weights and facts as a {@linkcode Classifier}, which then owns the weights. */
 export function makeClassifier(meta: ClassifierMeta, params: HeadParams): Classifier {
-  return {
+  const classifier: Classifier = {
     meta,
-    params,
     async probabilities(embeddings) {
       if (embeddings.length === 0) return [];
       const width = meta.head.inputSize;
@@ -124,4 +131,6 @@ export function makeClassifier(meta: ClassifierMeta, params: HeadParams): Classi
       disposeHead(params);
     },
   };
+  HEADS.set(classifier, params);
+  return classifier;
 }

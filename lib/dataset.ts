@@ -68,6 +68,12 @@ export function nasaPhotoNumber(name: string): { series: string; frame: number }
  * Groups photos into series by the rule in this module's doc.
  * @param names File names (or relative paths).
  * @returns The group of each name, in order.
+ * @example
+ * ```ts
+ * import { seriesGroups } from "../mod.ts";
+ * const [a, b, c] = seriesGroups(["B/x_s69-45539.jpg", "B/x_s69-45540.jpg", "B/x_s70-10000.jpg"]);
+ * if (a !== b || a === c) throw new Error("frames of one series share a group");
+ * ```
  */
 export function seriesGroups(names: string[]): string[] {
   const numbered = names
@@ -135,6 +141,18 @@ export interface ScanOptions {
  * @param options Groups file and checks.
  * @returns The dataset, with files that are not photos listed as skipped.
  * @throws {RocksError} When the folder is missing, has too few class folders, or a class has no photos.
+ * @example
+ * ```ts
+ * import { scanDataset } from "../mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * for (const c of ["Basalt", "Highland"]) {
+ *   await Deno.mkdir(`${dir}/${c}`);
+ *   await Deno.writeFile(`${dir}/${c}/a.jpg`, new Uint8Array([0xff, 0xd8]));
+ * }
+ * const data = await scanDataset(dir);
+ * if (data.classes.join() !== "Basalt,Highland" || data.samples.length !== 2) throw new Error("two classes");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function scanDataset(root: string, options: ScanOptions = {}): Promise<Dataset> {
   const info = await statOrNull(root);
@@ -231,6 +249,13 @@ export interface Split {
  * the photo's (group's) name, so adding a photo moves at most the photos at
  * the boundary: earlier embeddings stay useful.
  * @param seed The same seed gives the same split.
+ * @example
+ * ```ts
+ * import { splitSamples } from "../mod.ts";
+ * const samples = Array.from({ length: 10 }, (_, i) => ({ path: `p${i}`, name: `c/p${i}.jpg`, label: i % 2, group: `g${i}` }));
+ * const { train, test } = splitSamples(samples, 0.2, "random", 1);
+ * if (train.length !== 8 || test.length !== 2) throw new Error("80/20 split");
+ * ```
  */
 export function splitSamples(samples: Sample[], testFraction: number, mode: SplitMode, seed: number): Split {
   if (!(testFraction >= 0 && testFraction < 1)) {

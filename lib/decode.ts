@@ -245,6 +245,14 @@ function jpegReduction(header: ImageHeader, fits: DecodeOptions["fits"]): number
  * @param options Scale and limits.
  * @returns The pixels.
  * @throws {RocksError} When the file is not an image, is damaged, or is too large.
+ * @example
+ * ```ts
+ * import { decodeImage } from "../mod.ts";
+ * // A 1×1 red PNG.
+ * const png = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"), (c) => c.charCodeAt(0));
+ * const img = await decodeImage(png);
+ * if (img.width !== 1 || img.data[0] !== 255) throw new Error("one red pixel");
+ * ```
  */
 export async function decodeImage(
   bytes: Uint8Array,

@@ -13,6 +13,12 @@ export type RocksErrorKind = "usage" | "input" | "model" | "runtime";
  *
  * `usage` errors (unknown option, value out of range) exit with code 2, all
  * others with code 1.
+ * @example
+ * ```ts
+ * import { RocksError } from "../mod.ts";
+ * const e = new RocksError("usage", "Unknown backend \"cuda\"");
+ * if (e.kind !== "usage" || !(e instanceof Error)) throw new Error("a usage error");
+ * ```
  */
 export class RocksError extends Error {
   /** What kind of problem this is. */

@@ -66,6 +66,13 @@ export interface RocksInfo {
  * Requires --allow-read and --allow-env.
  * @param backend What to start (`auto` shows what auto picks).
  * @param modelDir A model folder to describe.
+ * @example
+ * ```ts
+ * import { gatherInfo } from "../mod.ts";
+ * const info = await gatherInfo("auto");
+ * if (!info.weights.verified) throw new Error(info.weights.error);
+ * console.log(info.backend.name, info.backend.reason);
+ * ```
  */
 export async function gatherInfo(backend: BackendName = "auto", modelDir?: string): Promise<RocksInfo> {
   const started = await initBackend(backend);

@@ -35,6 +35,12 @@ export interface Metrics {
  * @param truth True label of each photo.
  * @param predicted Predicted label of each photo.
  * @returns The scores.
+ * @example
+ * ```ts
+ * import { computeMetrics } from "../mod.ts";
+ * const m = computeMetrics(["Basalt", "Highland"], [0, 0, 1], [0, 1, 1]);
+ * if (m.accuracy !== 2 / 3 || m.confusion[0]![1] !== 1) throw new Error("wrong scores");
+ * ```
  */
 export function computeMetrics(classes: string[], truth: number[], predicted: number[]): Metrics {
   if (truth.length !== predicted.length) {

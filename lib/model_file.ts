@@ -11,7 +11,13 @@
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-import { type Classifier, type ClassifierMeta, FORMAT_VERSION, makeClassifier } from "./classifier.ts";
+import {
+  type Classifier,
+  type ClassifierMeta,
+  FORMAT_VERSION,
+  headParamsOf,
+  makeClassifier,
+} from "./classifier.ts";
 import { RocksError } from "./errors.ts";
 import { type HeadParams, PARAM_NAMES } from "./head.ts";
 import { sha256Hex } from "./weights.ts";
@@ -74,6 +80,14 @@ async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
  * @param dir The model folder.
  * @param classifier What to save.
  * @throws {RocksError} When the folder cannot be written (the previous model stays).
+ * @example
+ * ```ts ignore
+ * import { loadClassifier, saveClassifier } from "../mod.ts";
+ * declare const classifier: import("../mod.ts").Classifier; // from trainFolder()
+ * await saveClassifier("rock-model", classifier);
+ * const again = await loadClassifier("rock-model");
+ * console.log(again.meta.classes);
+ * ```
  */
 export async function saveClassifier(dir: string, classifier: Classifier): Promise<void> {
   const clean = dir.replace(/\/+$/, "") || ".";
@@ -82,7 +96,7 @@ export async function saveClassifier(dir: string, classifier: Classifier): Promi
   try {
     await Deno.mkdir(tmp, { recursive: true });
     const parts = await Promise.all(
-      PARAM_NAMES.map(async (n) => await classifier.params[n].data() as Float32Array),
+      PARAM_NAMES.map(async (n) => await headParamsOf(classifier)[n].data() as Float32Array),
     );
     const total = parts.reduce((s, p) => s + p.byteLength, 0);
     const bin = new Uint8Array(total);
@@ -101,7 +115,7 @@ export async function saveClassifier(dir: string, classifier: Classifier): Promi
           paths: ["weights.bin"],
           weights: PARAM_NAMES.map((n) => ({
             name: LAYER_WEIGHT_NAMES[n],
-            shape: classifier.params[n].shape,
+            shape: headParamsOf(classifier)[n].shape,
             dtype: "float32",
           })),
         }],

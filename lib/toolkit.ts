@@ -71,9 +71,6 @@ export interface Embedder {
   close(): void;
 }
 
-/** A loaded trunk or an embedder: either can feed training and prediction. */
-export type EmbedSource = Embedder | LoadedTrunk;
-
 /**
  * An {@linkcode Embedder} that runs `trunk` in this thread. Closing it leaves
  * the trunk to its owner.
@@ -90,12 +87,6 @@ export function trunkEmbedder(trunk: LoadedTrunk, options: Omit<EmbedOptions, "o
     cache: undefined,
     close() {},
   };
-}
-
-function asEmbedder(source: EmbedSource, maxPixels?: number): Embedder {
-  return "embed" in source && "workers" in source
-    ? source
-    : trunkEmbedder(source as LoadedTrunk, maxPixels !== undefined ? { maxPixels } : {});
 }
 
 /** Options for {@linkcode openEmbedder}. */
@@ -124,6 +115,13 @@ export interface OpenEmbedderOptions extends LoadTrunkOptions {
  * Requires --allow-read, --allow-env, and --allow-write for a cache.
  * @param options Workers, backend, cache.
  * @returns The embedder; `close()` it when done.
+ * @example
+ * ```ts
+ * import { openEmbedder } from "../mod.ts";
+ * const embedder = await openEmbedder({ workers: 1 }); // verifies the ResNet50 weights
+ * console.log(embedder.backend.name, embedder.trunk.id);
+ * embedder.close();
+ * ```
  */
 export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<Embedder> {
   // The head trains and predicts in this thread, so it needs a backend too;
@@ -170,35 +168,42 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
   }
 }
 
-/** Options for {@linkcode trainFolder}. */
-export interface TrainFolderOptions extends TrainOptions, ScanOptions {
-  /** Photos larger than this many pixels are skipped. */
-  maxPixels?: number;
-}
+/** Options for {@linkcode trainFolder}: the recipe and how to scan the folder. */
+export interface TrainFolderOptions extends TrainOptions, ScanOptions {}
 
 /**
  * Scans a folder of class folders and trains the course's head on it.
  *
  * Requires --allow-read.
- * @param source An embedder from {@linkcode openEmbedder}, or a trunk from {@linkcode loadTrunk}.
+ * @param embedder From {@linkcode openEmbedder} (or {@linkcode trunkEmbedder}).
  * @param dataDir One sub-folder per class.
  * @param options The recipe (defaults: the course's) and scan options.
  * @param events Progress callbacks.
  * @returns The classifier, its test scores, and the files skipped.
+ * @example
+ * ```ts ignore
+ * import { openEmbedder, saveClassifier, trainFolder } from "../mod.ts";
+ * const embedder = await openEmbedder({ cache: ".rocks-cache" });
+ * const { classifier, test } = await trainFolder(embedder, "../shared/data/space-rocks", { split: "group" }, {
+ *   onLine: (l) => console.log(`Epoch ${l.epoch}/${l.epochs}.. Test accuracy: ${l.testAccuracy}`),
+ * });
+ * console.log(test?.accuracy, test?.confusion);
+ * await saveClassifier("rock-model", classifier);
+ * embedder.close();
+ * ```
  */
 export async function trainFolder(
-  source: EmbedSource,
+  embedder: Embedder,
   dataDir: string,
   options: TrainFolderOptions = {},
   events: TrainEvents = {},
 ): Promise<TrainResult> {
-  const { groupsFile, minClasses, maxPixels, ...recipe } = options;
+  const { groupsFile, minClasses, ...recipe } = options;
   const dataset = await scanDataset(dataDir, {
     ...(groupsFile !== undefined ? { groupsFile } : {}),
     ...(minClasses !== undefined ? { minClasses } : {}),
   });
   for (const s of dataset.skipped) events.onSkip?.(s);
-  const embedder = asEmbedder(source, maxPixels);
   const result = await trainClassifier(dataset, embedder.embed, embedder.trunk, {
     backend: embedder.backend.name,
     ...recipe,
@@ -210,35 +215,54 @@ export async function trainFolder(
  * Scores a classifier on a labelled folder.
  *
  * Requires --allow-read.
- * @param source An embedder or a trunk.
+ * @param embedder From {@linkcode openEmbedder} (or {@linkcode trunkEmbedder}).
  * @param classifier A trained classifier.
  * @param dataDir One sub-folder per class.
  * @param onProgress Called after each photo.
+ * @example
+ * ```ts ignore
+ * import { evaluate, loadClassifier, openEmbedder } from "../mod.ts";
+ * const embedder = await openEmbedder();
+ * const classifier = await loadClassifier("rock-model", { trunkSha256: embedder.trunk.sha256 });
+ * const scores = await evaluate(embedder, classifier, "more-rocks");
+ * console.log(scores.accuracy, scores.perClass);
+ * embedder.close();
+ * ```
  */
 export function evaluate(
-  source: EmbedSource,
+  embedder: Embedder,
   classifier: Classifier,
   dataDir: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Evaluation> {
-  return evaluateFolder(classifier, asEmbedder(source).embed, dataDir, onProgress);
+  return evaluateFolder(classifier, embedder.embed, dataDir, onProgress);
 }
 
 /**
  * Predicts the class of photos (files or folders of photos).
  *
  * Requires --allow-read.
- * @param source An embedder or a trunk.
+ * @param embedder From {@linkcode openEmbedder} (or {@linkcode trunkEmbedder}).
  * @param classifier A trained classifier.
  * @param inputs Photo files and folders.
  * @param onProgress Called after each photo.
  * @returns One prediction per photo; a photo that cannot be read has `error`.
+ * @example
+ * ```ts ignore
+ * import { loadClassifier, openEmbedder, predict } from "../mod.ts";
+ * const embedder = await openEmbedder({ workers: 1 });
+ * const classifier = await loadClassifier("rock-model", { trunkSha256: embedder.trunk.sha256 });
+ * for (const p of await predict(embedder, classifier, ["photo.jpg", "a-folder-of-photos"])) {
+ *   console.log("error" in p ? `${p.file}: ${p.error}` : `${p.file}: ${p.class}`);
+ * }
+ * embedder.close();
+ * ```
  */
 export function predict(
-  source: EmbedSource,
+  embedder: Embedder,
   classifier: Classifier,
   inputs: string[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<Prediction[]> {
-  return predictFiles(classifier, asEmbedder(source).embed, inputs, onProgress);
+  return predictFiles(classifier, embedder.embed, inputs, onProgress);
 }

@@ -18,6 +18,7 @@ import {
   type Classifier,
   type ClassifierMeta,
   FORMAT_VERSION,
+  headParamsOf,
   makeClassifier,
   preprocessingFacts,
   type ProgressLine,
@@ -231,7 +232,7 @@ export async function trainClassifier(
         }`,
       );
     }
-    const p = o.resumeFrom.params;
+    const p = headParamsOf(o.resumeFrom);
     params = { w1: tf.clone(p.w1), b1: tf.clone(p.b1), w2: tf.clone(p.w2), b2: tf.clone(p.b2) };
     disposeHead(fresh);
   }

@@ -39,13 +39,13 @@ Deno.test({
     const wasmTrunk = await loadTrunk({ backend: "wasm" });
     const onWasm = await trunkEmbedder(wasmTrunk).embed(jobs);
     // A classifier trained on WASM, to predict with both backends.
-    const { classifier } = await trainFolder(wasmTrunk, data, {
+    const { classifier } = await trainFolder(trunkEmbedder(wasmTrunk), data, {
       epochs: 2,
       augment: "none",
       testFraction: 0,
     });
     const photos = [`${data}/speckle/speckle_001.png`, `${data}/stripes/stripes_001.png`];
-    const predWasm = await predict(wasmTrunk, classifier, photos);
+    const predWasm = await predict(trunkEmbedder(wasmTrunk), classifier, photos);
     wasmTrunk.dispose();
 
     const gpuTrunk = await loadTrunk({ backend: "webgpu" });
@@ -66,7 +66,7 @@ Deno.test({
     );
     assert(maxDiff <= 1e-4 * maxAbs, `embeddings differ by ${maxDiff} (max ${maxAbs})`);
 
-    const predGpu = await predict(gpuTrunk, classifier, photos);
+    const predGpu = await predict(trunkEmbedder(gpuTrunk), classifier, photos);
     predWasm.forEach((p, i) => {
       const q = predGpu[i]!;
       assert("class" in p && "class" in q);
