@@ -8,6 +8,7 @@ import { disposeHead, type HeadConfig, headLogProbs, type HeadParams } from "./h
 import type { Metrics } from "./metrics.ts";
 import { PREPROCESSING } from "./preprocess.ts";
 import { VIEW_SIZE } from "./view.ts";
+import { sizedView, type ViewName } from "./embed.ts";
 
 /** Version of the model folder's layout; loading another version fails clearly. */
 export const FORMAT_VERSION = 1;
@@ -30,6 +31,8 @@ export interface ProgressLine {
 
 /** How a classifier was trained (saved with it). */
 export interface TrainingFacts {
+  /** The preset the options came from (`course`, `rocks`, or `custom`). */
+  preset?: string;
   /** Data folder trained on. */
   data: string;
   /** Epochs. */
@@ -65,7 +68,14 @@ export interface ClassifierMeta {
   /** The frozen trunk it was trained on. */
   trunk: { id: string; sha256: string; embeddingSize: number };
   /** How photos become network input. */
-  preprocessing: typeof PREPROCESSING & { view: string; size: number };
+  preprocessing: typeof PREPROCESSING & {
+    /** How a photo becomes the network's square input. */
+    view: string;
+    /** Side of that square, in pixels (224 is the course's). */
+    size: number;
+    /** Whether each embedding is scaled to unit length before the head. */
+    l2normalize?: boolean;
+  };
   /** The head's shape. */
   head: HeadConfig;
   /** How it was trained. */
@@ -95,8 +105,23 @@ export interface Classifier {
 }
 
 /** The preprocessing description stored with every classifier. */
-export function preprocessingFacts(): ClassifierMeta["preprocessing"] {
-  return { ...PREPROCESSING, view: "shorter side to 224, centre crop", size: VIEW_SIZE };
+export function preprocessingFacts(size = VIEW_SIZE, l2normalize = false): ClassifierMeta["preprocessing"] {
+  return { ...PREPROCESSING, view: `shorter side to ${size}, centre crop`, size, l2normalize };
+}
+
+/** The view a classifier scores photos with: the centre square at its input size. */
+export function evalView(meta: ClassifierMeta): ViewName {
+  return sizedView("centre", meta.preprocessing.size ?? VIEW_SIZE);
+}
+
+/** Scales each row to unit length (rows of zeros stay zero). Returns new arrays. */
+export function l2normalizeRows(rows: Float32Array[]): Float32Array[] {
+  return rows.map((r) => {
+    let n = 0;
+    for (const v of r) n += v * v;
+    const k = n > 0 ? 1 / Math.sqrt(n) : 0;
+    return r.map((v) => v * k);
+  });
 }
 
 /** Each classifier's head weights, kept out of the public interface (tensors are an implementation detail). */
@@ -115,6 +140,7 @@ export function makeClassifier(meta: ClassifierMeta, params: HeadParams): Classi
     meta,
     async probabilities(embeddings) {
       if (embeddings.length === 0) return [];
+      if (meta.preprocessing.l2normalize) embeddings = l2normalizeRows(embeddings);
       const width = meta.head.inputSize;
       const flat = new Float32Array(embeddings.length * width);
       embeddings.forEach((e, i) => flat.set(e, i * width));

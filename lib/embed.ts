@@ -5,7 +5,10 @@
  *
  * A view is named by a string, so it can key a cache or cross to a worker:
  * `"centre"` (shorter side to 224, centre crop) or `"crop:<seed>"` (the
- * torchvision RandomResizedCrop drawn from that seed on the upright photo).
+ * torchvision RandomResizedCrop drawn from that seed on the upright photo),
+ * optionally with `@<size>` for a side other than 224 (`"centre@448"`: the
+ * same centre square at twice the resolution; ResNet50 is fully
+ * convolutional and its global pool averages over the larger map).
  * A photo that cannot be read or decoded gives an `error` in its place; the
  * others go on.
  * @module
@@ -13,13 +16,26 @@
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { decodeImage, DEFAULT_MAX_PIXELS, readHeader, type RgbImage } from "./decode.ts";
 import { RocksError } from "./errors.ts";
+import { maxPhotoBytes, readPhotoFile } from "./read_photo.ts";
 import { toInputTensor } from "./preprocess.ts";
 import type { Trunk } from "./resnet50.ts";
 import { createRng } from "./rng.ts";
 import { centreRegion, randomResizedCrop, type Region, resample, VIEW_SIZE } from "./view.ts";
 
-/** A view name: `"centre"` or `"crop:<seed>"`. */
-export type ViewName = "centre" | `crop:${number}`;
+/** A view name: `"centre"` or `"crop:<seed>"`, optionally followed by `@<size>`. */
+export type ViewName = "centre" | `centre@${number}` | `crop:${number}` | `crop:${number}@${number}`;
+
+/** The side, in pixels, of the square a view is resampled to (default 224). */
+export function viewSize(view: ViewName): number {
+  const at = view.indexOf("@");
+  return at < 0 ? VIEW_SIZE : Number(view.slice(at + 1));
+}
+
+/** `view` resampled to `size` instead (224 gives the plain name). */
+export function sizedView(view: ViewName, size: number): ViewName {
+  const base = view.split("@")[0] as "centre" | `crop:${number}`;
+  return size === VIEW_SIZE ? base : `${base}@${size}` as ViewName;
+}
 
 /** One photo and the view of it to embed. */
 export interface EmbedJob {
@@ -44,8 +60,9 @@ export interface EmbedOptions {
 
 /** The region a view covers on a `width × height` upright photo. */
 export function viewRegion(view: ViewName, width: number, height: number): Region {
-  if (view === "centre") return centreRegion(width, height);
-  const seed = Number(view.slice(5));
+  const base = view.split("@")[0]!;
+  if (base === "centre") return centreRegion(width, height);
+  const seed = Number(base.slice(5));
   return randomResizedCrop(createRng(seed), width, height);
 }
 
@@ -62,29 +79,20 @@ export async function loadView(
   view: ViewName,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new RocksError("input", `${path} does not exist`, path);
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new RocksError("input", `${path} cannot be read`, path);
-    }
-    if (e instanceof Deno.errors.IsADirectory) throw new RocksError("input", `${path} is a folder`, path);
-    throw new RocksError("input", `${path} cannot be read: ${e instanceof Error ? e.message : e}`, path);
-  }
-  if (bytes.length === 0) throw new RocksError("input", `${path} is empty`, path);
+  // Missing, a link to nothing, a folder, a pipe, empty or huge: refused before reading.
+  const bytes = await readPhotoFile(path, { maxBytes: maxPhotoBytes(maxPixels) });
   // The region is drawn on the full-size upright photo, then a JPEG is
   // decoded at the smallest scale that keeps the region ≥ 224 px a side.
   const header = readHeader(bytes, path);
   const swap = header.orientation >= 5;
   const region = viewRegion(view, swap ? header.height : header.width, swap ? header.width : header.height);
+  const size = viewSize(view);
   const img: RgbImage = await decodeImage(bytes, {
     name: path,
     maxPixels,
-    fits: (w, h) => region.w * w >= VIEW_SIZE && region.h * h >= VIEW_SIZE,
+    fits: (w, h) => region.w * w >= size && region.h * h >= size,
   });
-  return resample(img, region, VIEW_SIZE, VIEW_SIZE);
+  return resample(img, region, size, size);
 }
 
 /**
@@ -102,8 +110,12 @@ export async function embedFiles(
   const batchSize = options.batchSize ?? 4;
   const results: EmbedResult[] = new Array(jobs.length);
   let done = 0;
-  for (let start = 0; start < jobs.length; start += batchSize) {
-    const chunk = jobs.slice(start, start + batchSize);
+  for (let start = 0; start < jobs.length;) {
+    // One trunk call takes views of one size: a chunk ends where the size changes.
+    const size = viewSize(jobs[start]!.view);
+    let end = start + 1;
+    while (end < jobs.length && end - start < batchSize && viewSize(jobs[end]!.view) === size) end++;
+    const chunk = jobs.slice(start, end);
     const views: Uint8Array[] = [];
     const slots: number[] = [];
     for (const [k, job] of chunk.entries()) {
@@ -116,7 +128,7 @@ export async function embedFiles(
       }
     }
     if (views.length > 0) {
-      const flat = tf.tidy(() => trunk.embed(toInputTensor(views, VIEW_SIZE)));
+      const flat = tf.tidy(() => trunk.embed(toInputTensor(views, size)));
       const data = await flat.data() as Float32Array;
       flat.dispose();
       const width = data.length / views.length;
@@ -126,6 +138,7 @@ export async function embedFiles(
     }
     done += chunk.length;
     options.onProgress?.(done, jobs.length);
+    start = end;
   }
   return results;
 }

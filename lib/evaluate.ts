@@ -2,7 +2,7 @@
  * Scoring a classifier on a labelled folder (one sub-folder per class).
  * @module
  */
-import type { Classifier } from "./classifier.ts";
+import { type Classifier, evalView } from "./classifier.ts";
 import { scanDataset, type Skipped } from "./dataset.ts";
 import { RocksError } from "./errors.ts";
 import { computeMetrics, type Metrics } from "./metrics.ts";
@@ -61,7 +61,10 @@ export async function evaluateFolder(
       dataDir,
     );
   }
-  const results = await embed(dataset.samples.map((s) => ({ path: s.path, view: "centre" })), onProgress);
+  const results = await embed(
+    dataset.samples.map((s) => ({ path: s.path, view: evalView(classifier.meta) })),
+    onProgress,
+  );
   const skipped = [...dataset.skipped];
   const ok = dataset.samples.flatMap((s, i) => {
     const r = results[i]!;

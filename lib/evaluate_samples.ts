@@ -4,7 +4,7 @@
  * photo of a folder as `evaluateFolder()` does.
  * @module
  */
-import type { Classifier } from "./classifier.ts";
+import { type Classifier, evalView } from "./classifier.ts";
 import type { Sample } from "./dataset.ts";
 import { RocksError } from "./errors.ts";
 import type { Evaluation } from "./evaluate.ts";
@@ -43,7 +43,10 @@ export async function evaluateSamples(
         `it was trained on ${known.join(", ")}`,
     );
   }
-  const results = await embed(samples.map((s) => ({ path: s.path, view: "centre" })), onProgress);
+  const results = await embed(
+    samples.map((s) => ({ path: s.path, view: evalView(classifier.meta) })),
+    onProgress,
+  );
   const skipped: Evaluation["skipped"] = [];
   const ok = samples.flatMap((s, i) => {
     const r = results[i]!;

@@ -3,7 +3,7 @@
  * photo out (class and per-class probabilities, or why it failed).
  * @module
  */
-import type { Classifier } from "./classifier.ts";
+import { type Classifier, evalView } from "./classifier.ts";
 import { isImageName } from "./dataset.ts";
 import { RocksError } from "./errors.ts";
 import type { EmbedFn } from "./train.ts";
@@ -93,7 +93,7 @@ export async function predictFiles(
   onProgress?: (done: number, total: number) => void,
 ): Promise<Prediction[]> {
   const files = await expandInputs(inputs);
-  const results = await embed(files.map((path) => ({ path, view: "centre" })), onProgress);
+  const results = await embed(files.map((path) => ({ path, view: evalView(classifier.meta) })), onProgress);
   const good = results.flatMap((r) => ("embedding" in r ? [r.embedding] : []));
   const probs = await classifier.probabilities(good);
   let k = 0;

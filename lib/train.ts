@@ -19,13 +19,15 @@ import {
   type ClassifierMeta,
   FORMAT_VERSION,
   headParamsOf,
+  l2normalizeRows,
   makeClassifier,
   preprocessingFacts,
   type ProgressLine,
 } from "./classifier.ts";
 import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
 import { type Split, splitSamples } from "./dataset.ts";
-import type { EmbedJob, EmbedResult } from "./embed.ts";
+import { type EmbedJob, type EmbedResult, sizedView } from "./embed.ts";
+import { VIEW_SIZE } from "./view.ts";
 import { RocksError, usageCheck } from "./errors.ts";
 import {
   adamStep,
@@ -68,9 +70,22 @@ export interface TrainOptions {
   printEvery?: number;
   /** Name of the backend, saved with the model. @default "wasm" */
   backend?: string;
+  /** Side of the square the trunk sees, in pixels; ResNet50 is fully convolutional. @default 224 */
+  viewSize?: number;
+  /** Scale each embedding to unit length before the head (saved with the model). @default false */
+  l2normalize?: boolean;
+  /** Name of the preset these options came from, saved with the model. @default "custom" */
+  preset?: string;
   /** Continue from this classifier's head (same classes) instead of new weights; Adam starts afresh. */
   resumeFrom?: Classifier;
+  /** Train and test on exactly these photos instead of splitting (cross-validation uses it). */
+  presplit?: Split;
 }
+
+/** Options that have no default. */
+type Unset = "resumeFrom" | "presplit";
+/** Training options with every default filled in. */
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, Unset>> & Pick<TrainOptions, Unset>;
 
 /** What training reports while it runs. */
 export interface TrainEvents {
@@ -96,9 +111,15 @@ export interface TrainResult {
   embedded: number;
   /** Which photos were trained and tested on. */
   split: Split;
+  /** Each test photo that could be read, with the class index the final head predicts for it. */
+  scored: { sample: Sample; predicted: number }[];
 }
 
-function checkOptions(o: Required<Omit<TrainOptions, "resumeFrom">>): void {
+function checkOptions(o: ResolvedTrainOptions): void {
+  usageCheck(
+    Number.isInteger(o.viewSize) && o.viewSize >= 32 && o.viewSize <= 1024,
+    `View size must be a whole number from 32 to 1024, got ${o.viewSize}`,
+  );
   usageCheck(
     Number.isInteger(o.epochs) && o.epochs >= 1,
     `Epochs must be a whole number ≥ 1, got ${o.epochs}`,
@@ -130,8 +151,8 @@ function checkOptions(o: Required<Omit<TrainOptions, "resumeFrom">>): void {
 /** Fills defaults (the course's recipe) into training options. */
 export function resolveTrainOptions(
   options: TrainOptions = {},
-): Required<Omit<TrainOptions, "resumeFrom">> & Pick<TrainOptions, "resumeFrom"> {
-  const o: Required<Omit<TrainOptions, "resumeFrom">> & Pick<TrainOptions, "resumeFrom"> = {
+): ResolvedTrainOptions {
+  const o: ResolvedTrainOptions = {
     epochs: 5,
     batchSize: 16,
     lr: DEFAULT_ADAM.lr,
@@ -141,14 +162,18 @@ export function resolveTrainOptions(
     augment: "crop",
     printEvery: 5,
     backend: "wasm",
+    viewSize: VIEW_SIZE,
+    l2normalize: false,
+    preset: "custom",
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   };
   checkOptions(o);
   return o;
 }
 
-/** Stacks embeddings into a `[N, 2048]` tensor. Caller owns it. */
-function stack(rows: Float32Array[]): tf.Tensor2D {
+/** Stacks embeddings into a `[N, 2048]` tensor, unit-length rows when asked. Caller owns it. */
+function stack(rows: Float32Array[], l2normalize = false): tf.Tensor2D {
+  if (l2normalize) rows = l2normalizeRows(rows);
   const width = rows[0]?.length ?? 0;
   const flat = new Float32Array(rows.length * width);
   rows.forEach((r, i) => flat.set(r, i * width));
@@ -196,12 +221,13 @@ export async function trainClassifier(
   };
 
   // 1. Split.
-  const split = splitSamples(dataset.samples, o.testFraction, o.split, o.seed);
+  const split = o.presplit ?? splitSamples(dataset.samples, o.testFraction, o.split, o.seed);
   if (split.train.length === 0) throw new RocksError("input", `No photos to train on in ${dataset.root}`);
 
   // 2. Test embeddings, once.
-  const test = await embedSamples(split.test, split.test.map(() => "centre"), "test");
-  const testX = test.length ? stack(test.map((t) => t.embedding)) : undefined;
+  const centre = sizedView("centre", o.viewSize);
+  const test = await embedSamples(split.test, split.test.map(() => centre), "test");
+  const testX = test.length ? stack(test.map((t) => t.embedding), o.l2normalize) : undefined;
   const testY = test.map((t) => t.sample.label);
   // Reads back with data(), not dataSync(): WebGPU cannot read back synchronously under Deno.
   const scoreTest = async (p: ReturnType<typeof initHead>) => {
@@ -245,7 +271,7 @@ export async function trainClassifier(
     // Without augmentation every epoch sees the same views: embed them once.
     let fixed: Map<Sample, Float32Array> | undefined;
     if (o.augment === "none") {
-      const good = await embedSamples(split.train, split.train.map(() => "centre"), "train");
+      const good = await embedSamples(split.train, split.train.map(() => centre), "train");
       fixed = new Map(good.map((g) => [g.sample, g.embedding]));
     }
     let pool = fixed ? split.train.filter((s) => fixed.has(s)) : [...split.train];
@@ -262,15 +288,15 @@ export async function trainClassifier(
         // A crop depends only on (seed, epoch, photo): reproducible and cacheable.
         const views = batch.map((s) =>
           o.augment === "crop"
-            ? `crop:${hashSeed(o.seed, "crop", epoch, s.name)}` as const
-            : "centre" as const
+            ? sizedView(`crop:${hashSeed(o.seed, "crop", epoch, s.name)}`, o.viewSize)
+            : centre
         );
         const rows = fixed
           ? batch.map((s) => ({ sample: s, embedding: fixed.get(s)! }))
           : await embedSamples(batch, views, `epoch ${epoch}`);
         for (const s of batch) if (!rows.some((r) => r.sample === s)) bad.add(s);
         if (rows.length === 0) continue;
-        const x = stack(rows.map((r) => r.embedding)); // [B, 2048]
+        const x = stack(rows.map((r) => r.embedding), o.l2normalize); // [B, 2048]
         const mask = dropoutMask(rows.length, config.hiddenSize, config.dropout, dropRng);
         const { loss: lossT, grads } = headGradients(params, x, rows.map((r) => r.sample.label), mask);
         tf.dispose([x, mask]);
@@ -308,9 +334,10 @@ export async function trainClassifier(
       formatVersion: FORMAT_VERSION,
       classes: dataset.classes,
       trunk: { id: trunk.id, sha256: trunk.sha256, embeddingSize: config.inputSize },
-      preprocessing: preprocessingFacts(),
+      preprocessing: preprocessingFacts(o.viewSize, o.l2normalize),
       head: config,
       training: {
+        preset: o.preset,
         data: dataset.root,
         epochs: o.epochs,
         batchSize: o.batchSize,
@@ -336,6 +363,7 @@ export async function trainClassifier(
       skipped,
       embedded,
       split: { train: pool, test: test.map((t) => t.sample) },
+      scored: test.map((t, i) => ({ sample: t.sample, predicted: final.predicted[i]! })),
     };
   } catch (e) {
     disposeHead(params);

@@ -22,6 +22,9 @@ Deno.test("resolveTrainOptions() defaults to the course's recipe", () => {
     augment: "crop",
     printEvery: 5,
     backend: "wasm",
+    viewSize: 224,
+    l2normalize: false,
+    preset: "custom",
   });
 });
 
