@@ -32,6 +32,9 @@ export interface ImageHeader {
   orientation: number;
 }
 
+/** The 8 bytes every PNG file starts with. */
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
 /** Largest image decoded by default, in pixels (width × height): 100 megapixels. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
@@ -62,22 +65,77 @@ interface PngCodec {
     buffer: Uint8Array,
   ): { width: number; height: number; framebuffer: Uint8Array };
 }
-
-let codecs: Promise<{ jpeg: JpegCodec; png: PngCodec }> | undefined;
-
-function loadCodecs(): Promise<{ jpeg: JpegCodec; png: PngCodec }> {
-  codecs ??= (async () => {
-    // imagescript's wasm-only codecs (its main entry loads a native addon).
-    const jpeg = (await import("npm:imagescript@1.3.1/wasm/node/jpeg.js")).default as {
-      init(): Promise<JpegCodec>;
-    };
-    const png = (await import("npm:imagescript@1.3.1/wasm/node/png.js")).default as {
-      init(): Promise<PngCodec>;
-    };
-    return { jpeg: await jpeg.init(), png: await png.init() };
-  })();
-  return codecs;
+/** imagescript's codec modules: `init()` compiles once, `new()` makes a fresh instance. */
+interface CodecModule<T> {
+  init(): Promise<T>;
+  "new"(): T;
 }
+
+/**
+ * The codecs' WebAssembly instances. A decoder that traps on a damaged file
+ * (`unreachable`, out-of-bounds access) leaves its instance's memory and
+ * stack as they were at the trap: later photos would then fail or, worse,
+ * decode wrongly. So an instance that threw is dropped and the next photo
+ * gets a fresh one (instantiating the compiled module takes about a
+ * millisecond). An instance that decoded a large photo is dropped too, so
+ * its grown memory goes back to the system.
+ */
+class Codecs {
+  #modules: { jpeg: CodecModule<JpegCodec>; png: CodecModule<PngCodec> } | undefined;
+  #jpeg: JpegCodec | undefined;
+  #png: PngCodec | undefined;
+  /** Instances dropped after a failure or a large photo. */
+  renewed = 0;
+
+  async load(): Promise<void> {
+    if (this.#modules) return;
+    // imagescript's wasm-only codecs (its main entry loads a native addon).
+    const jpeg = (await import("npm:imagescript@1.3.1/wasm/node/jpeg.js")).default as CodecModule<JpegCodec>;
+    const png = (await import("npm:imagescript@1.3.1/wasm/node/png.js")).default as CodecModule<PngCodec>;
+    this.#jpeg = await jpeg.init();
+    this.#png = await png.init();
+    this.#modules = { jpeg, png };
+  }
+
+  /** Decodes a JPEG (optionally scaled to `width × height`) on a sound instance. */
+  jpeg(bytes: Uint8Array, width?: number, height?: number): ReturnType<JpegCodec["decode"]> {
+    const codec = this.#jpeg ??= this.#modules!.jpeg.new();
+    return this.#guard(() => codec.decode(bytes, width, height), () => (this.#jpeg = undefined));
+  }
+
+  /** Decodes a PNG on a sound instance. */
+  png(bytes: Uint8Array): ReturnType<PngCodec["decode"]> {
+    const codec = this.#png ??= this.#modules!.png.new();
+    return this.#guard(() => codec.decode(bytes), () => (this.#png = undefined));
+  }
+
+  /** Runs `f`; drops the instance (`drop`) when `f` throws or decoded a large photo. */
+  #guard<R extends { width: number; height: number }>(f: () => R, drop: () => void): R {
+    let result: R;
+    try {
+      result = f();
+    } catch (e) {
+      drop();
+      this.renewed++;
+      throw e;
+    }
+    if (result.width * result.height > RENEW_AFTER_PIXELS) {
+      drop();
+      this.renewed++;
+    }
+    return result;
+  }
+}
+
+const codecs = new Codecs();
+
+/** How many codec instances were dropped after a failure or a large photo (test aid). */
+export function codecRenewals(): number {
+  return codecs.renewed;
+}
+
+/** Photos with more pixels than this leave their codec instance behind (its memory grew). */
+const RENEW_AFTER_PIXELS = 16_000_000;
 
 const u16 = (b: Uint8Array, i: number, little: boolean): number =>
   little ? b[i]! | (b[i + 1]! << 8) : (b[i]! << 8) | b[i + 1]!;
@@ -110,10 +168,17 @@ function exifOrientation(b: Uint8Array, start: number, end: number): number {
  * @throws {RocksError} When the bytes are not a JPEG or PNG with a readable header.
  */
 export function readHeader(bytes: Uint8Array, name = "image"): ImageHeader {
-  if (
-    bytes.length >= 24 && bytes[0] === 0x89 && bytes[1] === 0x50 &&
-    bytes[2] === 0x4e && bytes[3] === 0x47
-  ) {
+  if (bytes.length >= 4 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    // Signature, then the IHDR chunk: length 13, "IHDR", width, height.
+    if (bytes.length < 33) {
+      throw new RocksError("input", `${name} is a damaged PNG: it ends after ${bytes.length} bytes`, name);
+    }
+    if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
+      throw new RocksError("input", `${name} is a damaged PNG: its 8-byte signature is altered`, name);
+    }
+    if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") {
+      throw new RocksError("input", `${name} is a damaged PNG: expected the IHDR chunk first`, name);
+    }
     return {
       format: "png",
       width: u32(bytes, 16, false),
@@ -156,6 +221,15 @@ export function readHeader(bytes: Uint8Array, name = "image"): ImageHeader {
       marker !== 0xcc
     ) {
       if (body + 5 > bytes.length) break;
+      // SOF9–SOF15 but DAC: arithmetic coding, which the decoder does not read.
+      if (marker >= 0xc9) {
+        throw new RocksError(
+          "input",
+          `${name} is an arithmetic-coded JPEG, which rocks cannot decode: expected Huffman coding ` +
+            `(re-save it, e.g. with jpegtran)`,
+          name,
+        );
+      }
       return {
         format: "jpeg",
         height: u16(bytes, body + 1, false),
@@ -275,11 +349,12 @@ export async function decodeImage(
       name,
     );
   }
-  const { jpeg, png } = await loadCodecs();
+  await codecs.load();
   let img: RgbImage;
   try {
     if (header.format === "png") {
-      const fb = png.decode(bytes);
+      const fb = codecs.png(bytes);
+      checkDecodedSize(fb, header, 1, name);
       const n = fb.width * fb.height;
       const data = new Uint8Array(n * 3);
       for (let p = 0; p < n; p++) {
@@ -289,21 +364,35 @@ export async function decodeImage(
       }
       img = { width: fb.width, height: fb.height, data };
     } else {
-      const s = jpegReduction(header, options.fits);
-      const fb = s === 1 ? jpeg.decode(bytes) : jpeg.decode(
-        bytes,
-        Math.ceil(header.width / s),
-        Math.ceil(header.height / s),
-      );
+      let s = jpegReduction(header, options.fits);
+      let fb;
+      try {
+        fb = s === 1
+          ? codecs.jpeg(bytes)
+          : codecs.jpeg(bytes, Math.ceil(header.width / s), Math.ceil(header.height / s));
+      } catch (e) {
+        // Some files decode whole but not scaled: try once at full size.
+        if (s === 1 || !(e instanceof Error) || !e.message.includes("failed to scale")) throw e;
+        s = 1;
+        fb = codecs.jpeg(bytes);
+      }
+      checkDecodedSize(fb, header, s, name);
       img = {
         width: fb.width,
         height: fb.height,
-        data: toRgb(fb.buffer, fb.format, fb.width * fb.height),
+        data: toRgb(fb.buffer, fb.format, fb.width * fb.height, name),
       };
     }
   } catch (e) {
     if (e instanceof RocksError) throw e;
-    const why = e instanceof Error ? e.message : String(e);
+    // A trap inside the WebAssembly decoder means data it could not follow.
+    const why = e instanceof WebAssembly.RuntimeError
+      ? `the data is damaged (the decoder stopped: ${e.message})`
+      : e instanceof Error && /failed to decode/.test(e.message)
+      ? `the data is damaged or uses a feature the decoder lacks (${e.message})`
+      : e instanceof Error
+      ? e.message
+      : String(e);
     throw new RocksError(
       "input",
       `${name} could not be decoded as ${header.format.toUpperCase()}: ${why}`,
@@ -313,8 +402,46 @@ export async function decodeImage(
   return orient(img, header.orientation);
 }
 
-/** imagescript's JPEG formats: 0 gray, 1 RGB, 2 CMYK (Adobe, inverted). */
-function toRgb(buffer: Uint8Array, format: number, n: number): Uint8Array {
+/**
+ * The decoder must give the size the header promised (at most that, for a
+ * scaled JPEG decode): the pixel limit was checked against the header.
+ */
+function checkDecodedSize(
+  fb: { width: number; height: number },
+  header: ImageHeader,
+  scale: number,
+  name: string,
+): void {
+  const w = Math.ceil(header.width / scale);
+  const h = Math.ceil(header.height / scale);
+  if (fb.width < 1 || fb.height < 1 || fb.width > w || fb.height > h) {
+    throw new RocksError(
+      "input",
+      `${name} is a damaged ${header.format.toUpperCase()}: its header says ${header.width}×${header.height} ` +
+        `but it decodes to ${fb.width}×${fb.height}`,
+      name,
+    );
+  }
+}
+
+/**
+ * imagescript's JPEG formats: 0 gray, 1 RGB, 2 CMYK. The decoder has already
+ * undone Adobe's inversion and any YCCK transform, so its CMYK is ink
+ * amounts (0 = none): R = (255 − C)(255 − K) / 255, as libjpeg's djpeg and
+ * ImageMagick convert it.
+ */
+function toRgb(buffer: Uint8Array, format: number, n: number, name: string): Uint8Array {
+  const channels = format === 0 ? 1 : format === 1 ? 3 : format === 2 ? 4 : 0;
+  if (channels === 0) {
+    throw new RocksError("input", `${name} decodes to an unknown pixel format ${format}`, name);
+  }
+  if (buffer.length < n * channels) {
+    throw new RocksError(
+      "input",
+      `${name} is a damaged JPEG: it decoded to ${buffer.length} bytes, expected ${n * channels}`,
+      name,
+    );
+  }
   if (format === 1) {
     return buffer.length === n * 3 ? buffer : buffer.slice(0, n * 3);
   }
@@ -323,15 +450,13 @@ function toRgb(buffer: Uint8Array, format: number, n: number): Uint8Array {
     for (let p = 0; p < n; p++) {
       out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = buffer[p]!;
     }
-  } else if (format === 2) {
-    for (let p = 0; p < n; p++) {
-      const k = buffer[p * 4 + 3]!;
-      out[p * 3] = (k * buffer[p * 4]!) / 255;
-      out[p * 3 + 1] = (k * buffer[p * 4 + 1]!) / 255;
-      out[p * 3 + 2] = (k * buffer[p * 4 + 2]!) / 255;
-    }
   } else {
-    throw new Error(`unknown pixel format ${format}`);
+    for (let p = 0; p < n; p++) {
+      const white = 255 - buffer[p * 4 + 3]!;
+      out[p * 3] = Math.round(((255 - buffer[p * 4]!) * white) / 255);
+      out[p * 3 + 1] = Math.round(((255 - buffer[p * 4 + 1]!) * white) / 255);
+      out[p * 3 + 2] = Math.round(((255 - buffer[p * 4 + 2]!) * white) / 255);
+    }
   }
   return out;
 }

@@ -19,6 +19,7 @@
 import type { EmbedJob, EmbedResult } from "./embed.ts";
 import { RocksError } from "./errors.ts";
 import type { EmbedFn } from "./train.ts";
+import { maxPhotoBytes } from "./read_photo.ts";
 import { sha256Hex } from "./weights.ts";
 
 const MAGIC = 0x314b4352; // "RCK1" little-endian
@@ -145,6 +146,8 @@ const fileHashes = new Map<string, { size: number; mtime: number; sha: string }>
 async function fileSha(path: string): Promise<string | undefined> {
   try {
     const st = await Deno.stat(path);
+    // A pipe or device would block or never end, a huge file is no photo: the inner embedder says why.
+    if (!st.isFile || st.size > maxPhotoBytes()) return undefined;
     const mtime = st.mtime?.getTime() ?? 0;
     const known = fileHashes.get(path);
     if (known && known.size === st.size && known.mtime === mtime) return known.sha;
