@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { RocksError } from "./lib/errors.ts";
 import { ProgressBar } from "./lib/progress_bar.ts";
 import { VERSION } from "./lib/version.ts";
+import { DEFAULT_PRESET, presetOptions } from "./lib/presets.ts";
 
 /** Top-level help. */
 export const HELP = `rocks ${VERSION}: tell lunar basalt from highland rock (or any photo classes)
@@ -21,6 +22,7 @@ Commands:
   eval <model-dir> <data-dir>           accuracy, per-class precision/recall, confusion matrix
   report <model-dir> <data-dir>         an HTML report: captioned photos, confusion matrix, curves
   predict <model-dir> <photo|folder>... class and probabilities of each photo
+  eval-recipe <data-dir>                grouped k-fold cross-validation of a training recipe
   info [model-dir]                      versions, backend, weights; a model's facts
   demo [--data DIR]                     the course end to end: train, test, predict 5 photos
 
@@ -49,7 +51,15 @@ Options:
   --seed N               seed of split, crops, weights, dropout (default 1)
   --augment crop|none    RandomResizedCrop(224) each epoch, or the centre view (default crop)
   --print-every N        progress line every N steps (default 5)
+  --preset NAME          a named recipe: course (the notebook's, default) or rocks (see
+                         bench/ACCURACY.md); the options above override it
+  --view-size N          side of the square the network sees (default 224)
+  --l2normalize          scale each embedding to unit length before the head
   --max-pixels N         skip photos larger than N pixels (default 100000000)
+  --workers N            embedding workers, one trunk each (default: one per core)
+  --cache DIR            embedding cache folder (default $XDG_CACHE_HOME/rocks or ~/.cache/rocks)
+  --no-cache             embed without the cache
+  --resume MODEL_DIR     continue training that model's head (same classes)
   --backend NAME         auto|webgpu|wasm|cpu (default auto)
   --report FILE          then score the test photos and write an HTML report there
                          (see rocks report --help); --samples N photos in its grid (default 5)
@@ -57,6 +67,24 @@ Options:
   --quiet                no progress bar
   --progress             draw the progress bar on stderr even when it is not a terminal
                          or with --json (stdout stays clean)`,
+  "eval-recipe": `Usage: rocks eval-recipe <data-dir> [options]
+
+Grouped, class-stratified k-fold cross-validation of a training recipe: the
+photos are dealt to folds by photo series (see --split group in rocks train),
+each fold is scored by a head trained on the other folds. Reports the mean ±
+standard deviation of the fold accuracies, each class's recall, and the photo
+series the recipe gets most wrong. This is the number to compare recipes by.
+
+Options:
+  --preset NAME     course (default) or rocks; the options below override it
+  --epochs N, --batch N, --lr X, --augment crop|none, --view-size N, --l2normalize
+                    the recipe (as in rocks train)
+  --folds K         folds (default 5)
+  --repeats N       repeat with other group shuffles (default 1)
+  --seed N          seed of the first repeat and of training (default 1)
+  --groups FILE     file,group CSV overriding the series rule
+  --workers N, --cache DIR, --no-cache, --max-pixels N, --backend NAME   as in rocks train
+  --json            print one JSON object: accuracy {mean, std}, recall, folds, worstGroups, confusion`,
   eval: `Usage: rocks eval <model-dir> <data-dir> [options]
 
 Scores a saved classifier on a labelled folder (one sub-folder per class).
@@ -167,6 +195,11 @@ const optionSpecs = {
   samples: { type: "string" },
   progress: { type: "boolean" },
   quiet: { type: "boolean" },
+  preset: { type: "string" },
+  "view-size": { type: "string" },
+  l2normalize: { type: "boolean" },
+  folds: { type: "string" },
+  repeats: { type: "string" },
 } as const;
 
 /** Which options each command takes (besides --help and --version). */
@@ -191,6 +224,30 @@ const ALLOWED: Record<string, string[]> = {
     "resume",
     "report",
     "samples",
+    "progress",
+    "quiet",
+    "preset",
+    "view-size",
+    "l2normalize",
+  ],
+  "eval-recipe": [
+    "preset",
+    "epochs",
+    "batch",
+    "lr",
+    "augment",
+    "view-size",
+    "l2normalize",
+    "folds",
+    "repeats",
+    "seed",
+    "groups",
+    "backend",
+    "workers",
+    "cache",
+    "no-cache",
+    "max-pixels",
+    "json",
     "progress",
     "quiet",
   ],
@@ -425,6 +482,9 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
   const say = json ? scr.err : scr.out;
   const outDir = values.out ?? "rock-model";
   const opts = {
+    ...presetOptions(demo ? "course" : values.preset ?? DEFAULT_PRESET),
+    viewSize: num(values, "view-size", { integer: true, min: 32 }),
+    l2normalize: values.l2normalize,
     epochs: num(values, "epochs", { integer: true, min: 1 }),
     batchSize: num(values, "batch", { integer: true, min: 1 }),
     lr: num(values, "lr", {}),
@@ -496,6 +556,8 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         history: result.classifier.meta.history,
         split: t.split,
         seed: t.seed,
+        preset: t.preset ?? null,
+        viewSize: result.classifier.meta.preprocessing.size,
         modelDir: outDir,
         backend: embedder.backend.name,
         workers: embedder.workers,
@@ -686,6 +748,62 @@ async function runPredict(positionals: string[], values: Values, io: Io): Promis
   }
 }
 
+async function runEvalRecipe(positionals: string[], values: Values, io: Io): Promise<number> {
+  if (positionals.length !== 1) usage(`eval-recipe takes one data folder: see rocks eval-recipe --help`);
+  const rocks = await import("./mod.ts");
+  const recipe = {
+    ...presetOptions(values.preset ?? DEFAULT_PRESET),
+    ...Object.fromEntries(
+      Object.entries({
+        epochs: num(values, "epochs", { integer: true, min: 1 }),
+        batchSize: num(values, "batch", { integer: true, min: 1 }),
+        lr: num(values, "lr", {}),
+        augment: oneOf(values, "augment", ["crop", "none"] as const),
+        viewSize: num(values, "view-size", { integer: true, min: 32 }),
+        l2normalize: values.l2normalize,
+        seed: num(values, "seed", { integer: true }),
+      }).filter(([, v]) => v !== undefined),
+    ),
+  };
+  const folds = num(values, "folds", { integer: true, min: 2 }) ?? 5;
+  const repeats = num(values, "repeats", { integer: true, min: 1 }) ?? 1;
+  const scr = screen(io, values);
+  const say = values.json ? scr.err : scr.out;
+  const dataset = await rocks.scanDataset(
+    positionals[0]!,
+    values.groups ? { groupsFile: values.groups } : {},
+  );
+  const embedder = await openEmbedderFor(values, scr);
+  try {
+    say(backendLine(embedder));
+    const cv = await rocks.crossValidate(dataset, embedder.embed, embedder.trunk, recipe, {
+      folds,
+      repeats,
+      seed: recipe.seed ?? 1,
+      onFold: (f) =>
+        say(
+          `Repeat ${f.repeat + 1}, fold ${f.fold + 1}/${folds}: accuracy ${
+            fmt3(f.accuracy)
+          } on ${f.testCount} photos`,
+        ),
+    });
+    if (values.json) io.out(JSON.stringify({ recipe, k: folds, repeats, ...cv }));
+    else {
+      io.out(`\nRecipe: ${JSON.stringify(recipe)}`);
+      io.out(`Grouped ${folds}-fold cross-validation${repeats > 1 ? `, ${repeats} repeats` : ""}:`);
+      io.out(`  accuracy ${fmt3(cv.accuracy.mean)} ± ${fmt3(cv.accuracy.std)}`);
+      for (const c of cv.classes) io.out(`  ${c} recall ${fmt3(cv.recall[c])}`);
+      io.out(`Photo series most often wrong:`);
+      for (const g of cv.worstGroups.slice(0, 5)) {
+        io.out(`  ${g.group} (${g.class}): ${g.correct}/${g.photos} right`);
+      }
+    }
+    return 0;
+  } finally {
+    embedder.close();
+  }
+}
+
 async function runInfo(positionals: string[], values: Values, io: Io): Promise<number> {
   if (positionals.length > 1) usage(`info takes at most one model folder`);
   const rocks = await import("./mod.ts");
@@ -720,7 +838,11 @@ async function runInfo(positionals: string[], values: Values, io: Io): Promise<n
     if (info.model) {
       const m = info.model;
       io.out(`\nModel ${m.dir}: format ${m.formatVersion}, classes ${m.classes.join(", ")}`);
-      io.out(`  trunk ${m.trunk.id}; preprocessing ${m.preprocessing.mode} (${m.preprocessing.view})`);
+      io.out(
+        `  trunk ${m.trunk.id}; preprocessing ${m.preprocessing.mode} (${m.preprocessing.view}` +
+          `${m.preprocessing.l2normalize ? ", unit-length embeddings" : ""})`,
+      );
+      io.out(`  preset ${m.training.preset ?? "course"}`);
       const t = m.training;
       io.out(
         `  trained on ${t.data}: ${t.trainCount} photos, ${t.epochs} epochs, batch ${t.batchSize}, lr ${t.lr}, ` +
@@ -759,7 +881,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       return values.help ? 0 : 2;
     }
     if (!(command in COMMAND_HELP)) {
-      usage(`Unknown command "${command}": expected train, eval, report, predict, info or demo`);
+      usage(`Unknown command "${command}": expected train, eval, eval-recipe, report, predict, info or demo`);
     }
     if (values.help) {
       io.out(COMMAND_HELP[command]!);
@@ -781,6 +903,8 @@ export async function main(args: string[], io: Io): Promise<number> {
         return await runEval(positionals, values, io);
       case "report":
         return await runEval(positionals, values, io, true);
+      case "eval-recipe":
+        return await runEvalRecipe(positionals, values, io);
       case "predict":
         return await runPredict(positionals, values, io);
       default:

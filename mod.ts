@@ -54,6 +54,14 @@ export {
 export { type GpuAdapterFacts, probeGpu } from "./lib/backend.ts";
 export { type BackendAvailability, gatherInfo, type RocksInfo } from "./lib/info.ts";
 export { type HeadConfig } from "./lib/head.ts";
+export { DEFAULT_PRESET, presetOptions, PRESETS } from "./lib/presets.ts";
+export {
+  crossValidate,
+  type CrossValidateOptions,
+  type CrossValidation,
+  type FoldResult,
+  groupedFolds,
+} from "./lib/cross_validate.ts";
 export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
 export { EMBEDDING_SIZE } from "./lib/resnet50.ts";
 export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
