@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { RocksError } from "./lib/errors.ts";
+import { RocksError, throwIfAborted } from "./lib/errors.ts";
 import { ProgressBar } from "./lib/progress_bar.ts";
 import { VERSION } from "./lib/version.ts";
 import { DEFAULT_PRESET, presetOptions } from "./lib/presets.ts";
@@ -28,7 +28,8 @@ Commands:
 
 Options for every command: --help, --version, --backend auto|webgpu|wasm|cpu
 Progress bars (on stderr) show on a terminal; --quiet hides them, --progress forces them.
-Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error.
+Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error,
+130 / 143 stopped by Ctrl-C / SIGTERM (train keeps the previous model and the cache).
 Run "rocks <command> --help" for a command's options.`;
 
 /** Help of each command. */
@@ -167,7 +168,27 @@ export interface Io {
   isTty: boolean;
   /** The terminal's width, when known. */
   columns?: number;
+  /** A stop request (Ctrl-C, SIGTERM), aborted with the signal's name; `train` and `demo` watch it. */
+  signal?: AbortSignal;
+  /**
+   * Told, once the command is known, whether it watches `signal` (stops
+   * cleanly at the next step); a host should end other commands at once.
+   */
+  watchesSignal?: (yes: boolean) => void;
 }
+
+/** Exit code of a run stopped by a signal: 128 + its number (SIGINT 2, SIGTERM 15). */
+export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Options that cannot be given together. */
+const CONFLICTS: [string, string][] = [
+  ["json", "csv"],
+  ["cache", "no-cache"],
+  ["progress", "quiet"],
+];
+
+/** Most embedding workers: each holds its own ResNet50 (about 200 MB). */
+const MAX_WORKERS = 64;
 
 const optionSpecs = {
   help: { type: "boolean", short: "h" },
@@ -301,7 +322,11 @@ function usage(message: string): never {
   throw new RocksError("usage", message);
 }
 
-function num(values: Values, name: keyof Values, opts: { integer?: boolean; min?: number; below?: number }) {
+function num(
+  values: Values,
+  name: keyof Values,
+  opts: { integer?: boolean; min?: number; max?: number; below?: number },
+) {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const text = String(raw).trim();
@@ -310,6 +335,7 @@ function num(values: Values, name: keyof Values, opts: { integer?: boolean; min?
   if (opts.integer && !Number.isInteger(n)) usage(`--${name} must be a whole number, got "${raw}"`);
   if (opts.min !== undefined && n < opts.min) usage(`--${name} must be at least ${opts.min}, got ${n}`);
   if (opts.below !== undefined && n >= opts.below) usage(`--${name} must be below ${opts.below}, got ${n}`);
+  if (opts.max !== undefined && n > opts.max) usage(`--${name} must be at most ${opts.max}, got ${n}`);
   return n;
 }
 
@@ -420,7 +446,8 @@ async function openEmbedderFor(values: Values, io: Pick<Io, "err">, photos?: num
   if (values.cache !== undefined && values["no-cache"]) {
     usage(`--cache and --no-cache cannot be used together`);
   }
-  const requested = num(values, "workers", { integer: true, min: 0 }) ?? navigator.hardwareConcurrency ?? 1;
+  const requested = num(values, "workers", { integer: true, min: 0, max: MAX_WORKERS }) ??
+    navigator.hardwareConcurrency ?? 1;
   // No more workers than photos: predicting one photo needs one trunk.
   const workers = photos === undefined ? requested : Math.min(requested, Math.max(1, photos));
   const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
@@ -521,6 +548,14 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
     const planned = plannedViews(dataset, recipe);
     scr.start("training", "views");
     scr.update(0, planned);
+    // A stop request ends training between steps; nothing is saved then.
+    const stopped = (e: unknown) => {
+      if (!(e instanceof RocksError) || e.kind !== "interrupted") return e;
+      const kept = embedder.cache
+        ? `; the embeddings computed so far are in the cache ${embedder.cache.dir}`
+        : "";
+      return new RocksError("interrupted", `${e.message}: ${outDir} was left as it was${kept}`, outDir);
+    };
     const result = await rocks.trainFolder(
       countingEmbedder(embedder, (done) => scr.update(done, planned)),
       dataDir,
@@ -528,12 +563,22 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
       {
         onLine: (l) => say(progressLine(l)),
         onSkip: (s) => scr.err(`Skipping ${s.file}: ${s.reason}`),
+        onWarning: (m) => scr.err(`warning: ${m}`),
+        ...(io.signal ? { signal: io.signal } : {}),
       },
-    );
+    ).catch((e) => {
+      throw stopped(e);
+    });
     // Photos found unreadable are not retried in later epochs: the plan is done.
     scr.update(planned, planned);
     scr.finish();
     const t = result.classifier.meta.training;
+    try {
+      throwIfAborted(io.signal, "Training");
+    } catch (e) {
+      result.classifier.dispose();
+      throw stopped(e);
+    }
     await rocks.saveClassifier(outDir, result.classifier);
     let report: { path: string; count: number } | undefined;
     if (values.report !== undefined) {
@@ -566,6 +611,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
         trunkRuns: embedder.cache ? embedder.cache.stats.misses : result.embedded,
         cacheHits: embedder.cache?.stats.hits ?? 0,
         skipped: result.skipped,
+        duplicates: result.duplicates,
         report: report?.path ?? null,
       }));
     } else {
@@ -667,6 +713,10 @@ async function runEval(positionals: string[], values: Values, io: Io, asReport =
     scr.start("scoring");
     const ev = await rocks.evaluate(embedder, classifier, dataDir, (d, t) => scr.update(d, t));
     scr.finish();
+    if (ev.duplicates?.length) {
+      const { duplicateWarning } = await import("./lib/duplicates.ts");
+      for (const d of ev.duplicates) io.err(`warning: ${duplicateWarning(d)}`);
+    }
     if (reportPath !== undefined) {
       const { readModelId, writeReport } = await import("./lib/report.ts");
       const modelId = await readModelId(modelDir);
@@ -888,11 +938,18 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 0;
     }
     const allowed = new Set([...ALLOWED[command]!, "help", "version"]);
-    for (const key of Object.keys(values)) {
+    for (const [key, value] of Object.entries(values)) {
       if (!allowed.has(key)) {
         usage(`Option --${key} does not apply to ${command}: see rocks ${command} --help`);
       }
+      if (value === "") usage(`--${key} needs a value, got an empty string`);
     }
+    for (const [a, b] of CONFLICTS) {
+      if (values[a as keyof Values] !== undefined && values[b as keyof Values] !== undefined) {
+        usage(`--${a} and --${b} cannot be used together`);
+      }
+    }
+    io.watchesSignal?.(command === "train" || command === "demo");
     switch (command) {
       case "train":
         return await runTrain(positionals, values, io);
@@ -913,6 +970,7 @@ export async function main(args: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof RocksError) {
       io.err(`error: ${e.message}`);
+      if (e.kind === "interrupted") return SIGNAL_EXIT[String(io.signal?.reason)] ?? 130;
       return e.kind === "usage" ? 2 : 1;
     }
     throw e;
@@ -928,12 +986,27 @@ if (import.meta.main) {
   } catch {
     columns = undefined; // no size to be had: the bar keeps its default width
   }
+  // Ctrl-C or SIGTERM: train stops at its next step (previous model kept, cache
+  // complete); a second signal, or any other command, ends at once.
+  const stop = new AbortController();
+  let graceful = false;
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(name, () => {
+      if (!graceful || stop.signal.aborted) Deno.exit(SIGNAL_EXIT[name]);
+      stop.abort(name);
+      Deno.stderr.writeSync(
+        enc.encode(`\n${name}: stopping after the current step (again to quit at once)\n`),
+      );
+    });
+  }
   const code = await main(Deno.args, {
     out: (t) => Deno.stdout.writeSync(enc.encode(`${t}\n`)),
     err: (t) => Deno.stderr.writeSync(enc.encode(`${t}\n`)),
     write: (t) => Deno.stderr.writeSync(enc.encode(t)),
     isTty,
     ...(columns ? { columns } : {}),
+    signal: stop.signal,
+    watchesSignal: (yes) => (graceful = yes),
   });
   Deno.exit(code);
 }

@@ -11,6 +11,7 @@
  * relative to the data folder) overrides the rule for the files it lists.
  * @module
  */
+import { type Duplicate, findDuplicates } from "./duplicates.ts";
 import { RocksError } from "./errors.ts";
 import { hashSeed } from "./rng.ts";
 
@@ -50,6 +51,8 @@ export interface Dataset {
   samples: Sample[];
   /** Files that are not photos (wrong extension, not a file). */
   skipped: Skipped[];
+  /** Photos whose bytes appear under more than one class (found by {@linkcode scanDataset}). */
+  duplicates?: Duplicate[];
 }
 
 /** Whether a file name has a photo extension. */
@@ -130,6 +133,31 @@ export interface ScanOptions {
   groupsFile?: string;
   /** Require at least this many classes. @default 2 */
   minClasses?: number;
+  /**
+   * A class folder without photos is an error (`"error"`: training cannot
+   * learn it) or is left out and listed as skipped (`"skip"`: scoring).
+   * @default "error"
+   */
+  emptyClasses?: "error" | "skip";
+}
+
+/** Why a file system call on `path` failed, as a phrase. */
+function failure(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "is a broken symbolic link (its target does not exist)";
+  if (e instanceof Deno.errors.FilesystemLoop) return "is a symbolic link loop";
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return "cannot be read: permission denied";
+  }
+  return `cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** Follows a symbolic link: its target's info, or why there is none. */
+async function follow(path: string): Promise<Deno.FileInfo | string> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    return failure(e);
+  }
 }
 
 /**
@@ -155,17 +183,27 @@ export interface ScanOptions {
  * ```
  */
 export async function scanDataset(root: string, options: ScanOptions = {}): Promise<Dataset> {
-  const info = await statOrNull(root);
-  if (!info) throw new RocksError("input", `Data folder ${root} does not exist`, root);
+  const info = await follow(root);
+  if (typeof info === "string") {
+    const why = info.startsWith("is a broken") && !(await Deno.lstat(root).catch(() => null))
+      ? "does not exist"
+      : info;
+    throw new RocksError("input", `Data folder ${root} ${why}`, root);
+  }
   if (!info.isDirectory) {
     throw new RocksError("input", `Data folder ${root} is a file, expected a folder`, root);
   }
-  const classes: string[] = [];
-  for await (const e of Deno.readDir(root)) {
-    if (e.name.startsWith(".")) continue;
-    if (e.isDirectory || (e.isSymlink && (await statOrNull(`${root}/${e.name}`))?.isDirectory)) {
-      classes.push(e.name);
+  let classes: string[] = [];
+  const skipped: Skipped[] = [];
+  try {
+    for await (const e of Deno.readDir(root)) {
+      if (e.name.startsWith(".")) continue;
+      const target = e.isSymlink ? await follow(`${root}/${e.name}`) : undefined;
+      if (typeof target === "string") skipped.push({ file: e.name, reason: target });
+      else if (e.isDirectory || target?.isDirectory) classes.push(e.name);
     }
+  } catch (e) {
+    throw new RocksError("input", `Data folder ${root} ${failure(e)}`, root);
   }
   classes.sort();
   const minClasses = options.minClasses ?? 2;
@@ -179,39 +217,70 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     );
   }
   const samples: Sample[] = [];
-  const skipped: Skipped[] = [];
+  const empty: string[] = [];
+  // Real paths of the folders walked: a link back up would loop forever.
+  const seen = new Set<string>();
   for (const [label, cls] of classes.entries()) {
     const names: string[] = [];
-    const walk = async (dir: string, rel: string): Promise<void> => {
+    const walk = async (dir: string, rel: string): Promise<string | undefined> => {
+      const real = await Deno.realPath(dir).catch(() => dir);
+      if (seen.has(real)) return "is a link to a folder already scanned";
+      seen.add(real);
       const entries: Deno.DirEntry[] = [];
-      for await (const e of Deno.readDir(dir)) entries.push(e);
+      try {
+        for await (const e of Deno.readDir(dir)) entries.push(e);
+      } catch (e) {
+        return failure(e);
+      }
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of entries) {
         if (e.name.startsWith(".")) continue;
         const path = `${dir}/${e.name}`;
         const relPath = `${rel}/${e.name}`;
-        const st = e.isSymlink ? await statOrNull(path) : null;
-        if (e.isDirectory || st?.isDirectory) {
+        const target = e.isSymlink ? await follow(path) : undefined;
+        if (typeof target === "string") {
+          skipped.push({ file: relPath, reason: target });
+        } else if (e.isDirectory || target?.isDirectory) {
           if (isImageName(e.name)) skipped.push({ file: relPath, reason: "is a folder, not a photo" });
-          else await walk(path, relPath);
+          else {
+            const problem = await walk(path, relPath);
+            if (problem) skipped.push({ file: relPath, reason: `folder ${problem}` });
+          }
         } else if (!isImageName(e.name)) {
           skipped.push({ file: relPath, reason: `not a photo (expected ${IMAGE_EXTENSIONS.join(", ")})` });
-        } else if (e.isSymlink && !st) {
-          skipped.push({ file: relPath, reason: "is a broken symbolic link" });
+        } else if (!(e.isFile || target?.isFile)) {
+          skipped.push({ file: relPath, reason: "is not a regular file (a pipe, socket or device)" });
         } else {
           names.push(relPath);
         }
       }
+      return undefined;
     };
-    await walk(`${root}/${cls}`, cls);
+    const problem = await walk(`${root}/${cls}`, cls);
+    if (problem) throw new RocksError("input", `Class folder ${root}/${cls} ${problem}`, `${root}/${cls}`);
     if (names.length === 0) {
+      if (options.emptyClasses === "skip") {
+        empty.push(cls);
+        skipped.push({ file: `${cls}/`, reason: "class folder holds no photos" });
+        continue;
+      }
       throw new RocksError(
         "input",
-        `Class folder ${root}/${cls} holds no photos (${IMAGE_EXTENSIONS.join(", ")})`,
+        `Class folder ${root}/${cls} holds no photos (${IMAGE_EXTENSIONS.join(", ")}): ` +
+          `add photos or remove the folder`,
         `${root}/${cls}`,
       );
     }
     for (const name of names) samples.push({ path: `${root}/${name}`, name, label, group: "" });
+  }
+  if (empty.length) {
+    // Renumber the labels of the classes that are left.
+    const kept = classes.filter((c) => !empty.includes(c));
+    for (const s of samples) s.label = kept.indexOf(classes[s.label]!);
+    classes = kept;
+    if (classes.length === 0) {
+      throw new RocksError("input", `Data folder ${root} holds no photos in any class folder`, root);
+    }
   }
   const groups = seriesGroups(samples.map((s) => s.name));
   const groupsFile = options.groupsFile ?? `${root}/groups.csv`;
@@ -223,7 +292,8 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   samples.forEach((s, i) => {
     s.group = overrides.get(s.name) ?? overrides.get(s.name.split("/").pop()) ?? groups[i]!;
   });
-  return { root, classes, samples, skipped };
+  const duplicates = await findDuplicates(samples, classes);
+  return { root, classes, samples, skipped, duplicates };
 }
 
 /** How to split: `random` (by photo) or `group` (whole photo series on one side). */

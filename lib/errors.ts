@@ -6,13 +6,14 @@
  */
 
 /** Why a {@linkcode RocksError} was thrown, which decides the CLI's exit code. */
-export type RocksErrorKind = "usage" | "input" | "model" | "runtime";
+export type RocksErrorKind = "usage" | "input" | "model" | "runtime" | "interrupted";
 
 /**
  * An error whose message is meant for the person running the tool.
  *
- * `usage` errors (unknown option, value out of range) exit with code 2, all
- * others with code 1.
+ * `usage` errors (unknown option, value out of range) exit with code 2,
+ * `interrupted` (a run stopped by its AbortSignal, i.e. Ctrl-C or SIGTERM in
+ * the CLI) with 130 or 143, all others with code 1.
  * @example
  * ```ts
  * import { RocksError } from "../mod.ts";
@@ -43,4 +44,29 @@ export class RocksError extends Error {
 /** Throws a usage error when `ok` is false. */
 export function usageCheck(ok: boolean, message: string): asserts ok {
   if (!ok) throw new RocksError("usage", message);
+}
+
+/**
+ * Throws an `interrupted` {@linkcode RocksError} when `signal` has been
+ * aborted: long runs call it between steps, so they stop where nothing is
+ * half done.
+ * @param signal The run's signal, if any.
+ * @param what What stops, for the message (`Training`).
+ * @example
+ * ```ts
+ * import { RocksError, throwIfAborted } from "./errors.ts";
+ * const stop = new AbortController();
+ * throwIfAborted(stop.signal, "Training"); // not aborted: nothing happens
+ * stop.abort("SIGINT");
+ * try {
+ *   throwIfAborted(stop.signal, "Training");
+ * } catch (e) {
+ *   if (!(e instanceof RocksError) || e.kind !== "interrupted") throw e;
+ * }
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (!signal?.aborted) return;
+  const why = typeof signal.reason === "string" ? ` by ${signal.reason}` : "";
+  throw new RocksError("interrupted", `${what} was interrupted${why}`);
 }

@@ -4,6 +4,7 @@
  */
 import { type Classifier, evalView } from "./classifier.ts";
 import { scanDataset, type Skipped } from "./dataset.ts";
+import type { Duplicate } from "./duplicates.ts";
 import { RocksError } from "./errors.ts";
 import { computeMetrics, type Metrics } from "./metrics.ts";
 import { argMax } from "./predict.ts";
@@ -29,6 +30,8 @@ export interface Evaluation extends Metrics {
   predictions: Scored[];
   /** Photos not scored, and why. */
   skipped: Skipped[];
+  /** Photos whose bytes are under more than one class folder (folder scoring only). */
+  duplicates?: Duplicate[];
 }
 
 /**
@@ -48,7 +51,8 @@ export async function evaluateFolder(
   dataDir: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Evaluation> {
-  const dataset = await scanDataset(dataDir, { minClasses: 1 });
+  // An empty class folder is left out (listed as skipped): the others can still be scored.
+  const dataset = await scanDataset(dataDir, { minClasses: 1, emptyClasses: "skip" });
   const classes = classifier.meta.classes;
   const unknown = dataset.classes.filter((c) => !classes.includes(c));
   if (unknown.length) {
@@ -84,5 +88,11 @@ export async function evaluateFolder(
     predicted: classes[predicted[i]!]!,
     probabilities: Object.fromEntries(classes.map((c, j) => [c, probs[i]![j]!])),
   }));
-  return { ...computeMetrics(classes, truth, predicted), loss, predictions, skipped };
+  return {
+    ...computeMetrics(classes, truth, predicted),
+    loss,
+    predictions,
+    skipped,
+    duplicates: dataset.duplicates ?? [],
+  };
 }

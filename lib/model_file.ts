@@ -62,7 +62,64 @@ function topology(meta: ClassifierMeta) {
 }
 
 interface RocksJson extends ClassifierMeta {
+  /** sha256 of `model.json` and `weights.bin`. */
   files: Record<string, string>;
+  /** sha256 of this file's own text written without this field (absent in folders saved before it existed). */
+  metaSha256?: string;
+}
+
+/** The text of `rocks.json` for `meta` (without `metaSha256`), whose sha256 is its `metaSha256`. */
+function metaText(meta: Omit<RocksJson, "metaSha256">): string {
+  return JSON.stringify(meta, null, 2) + "\n";
+}
+
+/** What a JSON value is, for messages. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (v === null) return "null";
+  return typeof v === "string" ? `"${v.slice(0, 40)}"` : typeof v === "object" ? "an object" : String(v);
+}
+
+/**
+ * Checks the fields loading relies on, so a damaged or hand-made `rocks.json`
+ * fails with what is wrong rather than a TypeError.
+ */
+function checkMeta(meta: unknown, dir: string): asserts meta is RocksJson {
+  const fail = (field: string, expected: string, found: unknown): never => {
+    throw new RocksError(
+      "model",
+      `${dir}/rocks.json is damaged: expected ${field} to be ${expected}, found ${kindOf(found)}`,
+      dir,
+    );
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  const count = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 1;
+  if (!isObject(meta)) return fail("the file", "an object", meta);
+  const classes = meta.classes;
+  if (!Array.isArray(classes) || classes.length < 1) fail("classes", "a list of class names", classes);
+  const names = classes as unknown[];
+  if (!names.every((c) => typeof c === "string" && c !== "") || new Set(names).size !== names.length) {
+    fail("classes", "distinct non-empty names", classes);
+  }
+  const trunk = meta.trunk;
+  if (!isObject(trunk) || typeof trunk.id !== "string" || typeof trunk.sha256 !== "string") {
+    fail("trunk", "{ id, sha256 }", trunk);
+  }
+  const head = meta.head;
+  if (!isObject(head)) return fail("head", "an object", head);
+  for (const k of ["inputSize", "hiddenSize", "classes"]) {
+    if (!count(head[k])) fail(`head.${k}`, "a whole number ≥ 1", head[k]);
+  }
+  if (typeof head.dropout !== "number") fail("head.dropout", "a number", head.dropout);
+  if (!isObject(meta.preprocessing)) fail("preprocessing", "an object", meta.preprocessing);
+  if (!isObject(meta.training)) fail("training", "an object", meta.training);
+  const files = meta.files;
+  if (
+    !isObject(files) || typeof files["model.json"] !== "string" || typeof files["weights.bin"] !== "string"
+  ) {
+    fail("files", "the sha256 of model.json and weights.bin", files);
+  }
 }
 
 async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
@@ -91,6 +148,7 @@ async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
  */
 export async function saveClassifier(dir: string, classifier: Classifier): Promise<void> {
   const clean = dir.replace(/\/+$/, "") || ".";
+  await checkReplaceable(clean);
   const tmp = `${clean}.tmp-${Deno.pid}-${Date.now()}`;
   const old = `${clean}.old-${Deno.pid}-${Date.now()}`;
   try {
@@ -130,10 +188,8 @@ export async function saveClassifier(dir: string, classifier: Classifier): Promi
       formatVersion: FORMAT_VERSION,
       files: { "model.json": await sha256Hex(modelJson), "weights.bin": await sha256Hex(bin) },
     };
-    await writeFileSynced(
-      `${tmp}/rocks.json`,
-      new TextEncoder().encode(JSON.stringify(meta, null, 2) + "\n"),
-    );
+    meta.metaSha256 = await sha256Hex(new TextEncoder().encode(metaText(meta)));
+    await writeFileSynced(`${tmp}/rocks.json`, new TextEncoder().encode(metaText(meta)));
     // Swap: the old folder moves aside, the new one takes its name, the old one goes.
     let hadOld = false;
     try {
@@ -153,7 +209,49 @@ export async function saveClassifier(dir: string, classifier: Classifier): Promi
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     if (e instanceof RocksError) throw e;
     const why = e instanceof Error ? e.message : String(e);
-    throw new RocksError("runtime", `Could not save the model to ${clean}: ${why}`, clean);
+    throw new RocksError(
+      "runtime",
+      `Could not save the model to ${clean}: ${why}; nothing at ${clean} was changed`,
+      clean,
+    );
+  }
+}
+
+/**
+ * A save may replace only a model folder (one with `rocks.json`), an empty
+ * folder or nothing: `--out` pointing at a folder of photos must not delete them.
+ */
+async function checkReplaceable(dir: string): Promise<void> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RocksError("runtime", `Could not save the model to ${dir}: ${why}`, dir);
+  }
+  if (!st.isDirectory) {
+    throw new RocksError(
+      "usage",
+      `Cannot save the model to ${dir}: it is a file, expected a model folder`,
+      dir,
+    );
+  }
+  let entries = 0;
+  let model = false;
+  for await (const e of Deno.readDir(dir)) {
+    entries++;
+    if (e.name === "rocks.json") model = true;
+  }
+  if (entries > 0 && !model) {
+    throw new RocksError(
+      "usage",
+      `Cannot save the model to ${dir}: it holds ${entries} entr${
+        entries === 1 ? "y" : "ies"
+      } but no rocks.json, ` +
+        `so it is not a model folder and will not be replaced; choose another --out`,
+      dir,
+    );
   }
 }
 
@@ -168,7 +266,8 @@ async function readModelFile(dir: string, name: string): Promise<Uint8Array> {
         dir,
       );
     }
-    throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RocksError("model", `${dir}/${name} cannot be read: ${why}`, dir);
   }
 }
 
@@ -194,10 +293,12 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
       throw new RocksError("model", `Model path ${dir} is a file, expected a model folder`, dir);
     }
   } catch (e) {
+    if (e instanceof RocksError) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new RocksError("model", `Model folder ${dir} does not exist`, dir);
     }
-    throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RocksError("model", `Model folder ${dir} cannot be read: ${why}`, dir);
   }
   const rocksBytes = await readModelFile(dir, "rocks.json");
   let meta: RocksJson;
@@ -206,12 +307,24 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
   } catch {
     throw new RocksError("model", `${dir}/rocks.json is not valid JSON: the file is damaged`, dir);
   }
-  if (meta.formatVersion !== FORMAT_VERSION) {
+  const version = (meta as unknown as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== FORMAT_VERSION) {
     throw new RocksError(
       "model",
-      `${dir} is model format version ${meta.formatVersion}, this rocks reads version ${FORMAT_VERSION}`,
+      `${dir} is model format version ${kindOf(version)}, this rocks reads version ${FORMAT_VERSION}`,
       dir,
     );
+  }
+  checkMeta(meta, dir);
+  if (meta.metaSha256 !== undefined) {
+    const { metaSha256, ...rest } = meta;
+    if ((await sha256Hex(new TextEncoder().encode(metaText(rest)))) !== metaSha256) {
+      throw new RocksError(
+        "model",
+        `${dir}/rocks.json was altered or damaged: its contents do not match its metaSha256`,
+        dir,
+      );
+    }
   }
   for (const name of ["model.json", "weights.bin"]) {
     const bytes = await readModelFile(dir, name);
@@ -259,6 +372,6 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
     tensors[n] = tf.tensor(floats.slice(at, at + size), shape);
     at += size;
   }
-  const { files: _files, ...rest } = meta;
+  const { files: _files, metaSha256: _sum, ...rest } = meta;
   return makeClassifier(rest, tensors as unknown as HeadParams);
 }

@@ -32,13 +32,20 @@ export type Prediction =
  * Requires --allow-read.
  * @param inputs Files and folders.
  * @returns Photo paths, in order.
- * @throws {RocksError} When an input does not exist or a folder holds no photo.
+ * @throws {RocksError} When a folder named in `inputs` holds no photo. A missing or
+ * unreadable input keeps its place, and its prediction's `error` says why.
  */
 export async function expandInputs(inputs: string[]): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string): Promise<number> => {
     const entries: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) entries.push(e);
+    try {
+      for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) entries.push(e);
+    } catch {
+      // An unreadable folder gets an entry of its own, whose error says why.
+      out.push(dir);
+      return 1;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let found = 0;
     for (const e of entries) {
@@ -55,12 +62,10 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
     let st: Deno.FileInfo;
     try {
       st = await Deno.stat(input);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        out.push(input); // reported as an error in its own result
-        continue;
-      }
-      throw e;
+    } catch {
+      // Missing, a broken link or a link loop: reported as an error in its own result.
+      out.push(input);
+      continue;
     }
     if (st.isDirectory) {
       if ((await walk(input)) === 0) {

@@ -8,6 +8,7 @@ import { type BackendInfo, type BackendName, initBackend } from "./backend.ts";
 import { RocksError } from "./errors.ts";
 import type { Classifier } from "./classifier.ts";
 import { scanDataset, type ScanOptions } from "./dataset.ts";
+import { type Duplicate, duplicateWarning } from "./duplicates.ts";
 import { embedFiles, type EmbedOptions } from "./embed.ts";
 import { cachedEmbedder, type EmbedCache, openEmbedCache } from "./embed_cache.ts";
 import { createPool } from "./pool.ts";
@@ -169,7 +170,13 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
 }
 
 /** Options for {@linkcode trainFolder}: the recipe and how to scan the folder. */
-export interface TrainFolderOptions extends TrainOptions, ScanOptions {}
+export interface TrainFolderOptions extends TrainOptions, Omit<ScanOptions, "emptyClasses"> {}
+
+/** What {@linkcode trainFolder} returns: the training result and what the folder scan found. */
+export interface TrainFolderResult extends TrainResult {
+  /** Photos whose bytes are under more than one class (each also reported through `onWarning`). */
+  duplicates: Duplicate[];
+}
 
 /**
  * Scans a folder of class folders and trains the course's head on it.
@@ -179,7 +186,7 @@ export interface TrainFolderOptions extends TrainOptions, ScanOptions {}
  * @param dataDir One sub-folder per class.
  * @param options The recipe (defaults: the course's) and scan options.
  * @param events Progress callbacks.
- * @returns The classifier, its test scores, and the files skipped.
+ * @returns The classifier, its test scores, the files skipped and the duplicates found.
  * @example
  * ```ts ignore
  * import { openEmbedder, saveClassifier, trainFolder } from "../mod.ts";
@@ -197,18 +204,20 @@ export async function trainFolder(
   dataDir: string,
   options: TrainFolderOptions = {},
   events: TrainEvents = {},
-): Promise<TrainResult> {
+): Promise<TrainFolderResult> {
   const { groupsFile, minClasses, ...recipe } = options;
   const dataset = await scanDataset(dataDir, {
     ...(groupsFile !== undefined ? { groupsFile } : {}),
     ...(minClasses !== undefined ? { minClasses } : {}),
   });
   for (const s of dataset.skipped) events.onSkip?.(s);
+  const duplicates = dataset.duplicates ?? [];
+  for (const d of duplicates) events.onWarning?.(duplicateWarning(d));
   const result = await trainClassifier(dataset, embedder.embed, embedder.trunk, {
     backend: embedder.backend.name,
     ...recipe,
   }, events);
-  return { ...result, skipped: [...dataset.skipped, ...result.skipped] };
+  return { ...result, skipped: [...dataset.skipped, ...result.skipped], duplicates };
 }
 
 /**

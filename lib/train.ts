@@ -28,7 +28,7 @@ import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
 import { type Split, splitSamples } from "./dataset.ts";
 import { type EmbedJob, type EmbedResult, sizedView } from "./embed.ts";
 import { VIEW_SIZE } from "./view.ts";
-import { RocksError, usageCheck } from "./errors.ts";
+import { RocksError, throwIfAborted, usageCheck } from "./errors.ts";
 import {
   adamStep,
   DEFAULT_ADAM,
@@ -95,6 +95,13 @@ export interface TrainEvents {
   onEmbed?: (phase: string, done: number, total: number) => void;
   /** A photo that was skipped, as soon as it is. */
   onSkip?: (skipped: Skipped) => void;
+  /** Something worth knowing that does not stop the run (e.g. the same photo in two classes). */
+  onWarning?: (message: string) => void;
+  /**
+   * Stops the run between steps (and between chunks of photos while
+   * embedding) with an `interrupted` RocksError; nothing is saved.
+   */
+  signal?: AbortSignal;
 }
 
 /** The outcome of {@linkcode trainClassifier}. */
@@ -171,6 +178,9 @@ export function resolveTrainOptions(
   return o;
 }
 
+/** Photos per embedding call outside the training steps (test photos, fixed views). */
+const EMBED_CHUNK = 16;
+
 /** Stacks embeddings into a `[N, 2048]` tensor, unit-length rows when asked. Caller owns it. */
 function stack(rows: Float32Array[], l2normalize = false): tf.Tensor2D {
   if (l2normalize) rows = l2normalizeRows(rows);
@@ -206,11 +216,19 @@ export async function trainClassifier(
     skipped.push(entry);
     events.onSkip?.(entry);
   };
+  // Embeds in chunks of at most EMBED_CHUNK photos, so a stop request waits for one chunk only.
   const embedSamples = async (samples: Sample[], views: EmbedJob["view"][], phase: string) => {
-    const results = await embed(
-      samples.map((s, i) => ({ path: s.path, view: views[i]! })),
-      (done, total) => events.onEmbed?.(phase, done, total),
-    );
+    const results: EmbedResult[] = [];
+    for (let at = 0; at < samples.length; at += EMBED_CHUNK) {
+      throwIfAborted(events.signal, "Training");
+      const part = samples.slice(at, at + EMBED_CHUNK);
+      results.push(
+        ...await embed(
+          part.map((s, i) => ({ path: s.path, view: views[at + i]! })),
+          (done) => events.onEmbed?.(phase, at + done, samples.length),
+        ),
+      );
+    }
     const good: { sample: Sample; embedding: Float32Array }[] = [];
     results.forEach((r, i) => {
       if ("embedding" in r) good.push({ sample: samples[i]!, embedding: r.embedding });
@@ -284,6 +302,7 @@ export async function trainClassifier(
       const order = orderRng.shuffle([...pool]);
       const bad = new Set<Sample>();
       for (let start = 0; start < order.length; start += o.batchSize) {
+        throwIfAborted(events.signal, "Training");
         const batch = order.slice(start, start + o.batchSize);
         // A crop depends only on (seed, epoch, photo): reproducible and cacheable.
         const views = batch.map((s) =>
@@ -304,6 +323,14 @@ export async function trainClassifier(
         adamStep(params, grads, adam, { ...DEFAULT_ADAM, lr: o.lr });
         const loss = (await lossT.data())[0]!;
         tf.dispose([lossT, grads.w1, grads.b1, grads.w2, grads.b2]);
+        if (!Number.isFinite(loss)) {
+          throw new RocksError(
+            "runtime",
+            `Training diverged at step ${
+              step + 1
+            }: expected a finite loss, found ${loss} (lower the learning rate, now ${o.lr})`,
+          );
+        }
         step++;
         running += loss;
         sinceLine++;
@@ -325,7 +352,17 @@ export async function trainClassifier(
       }
       pool = pool.filter((s) => !bad.has(s));
       if (pool.length === 0) throw new RocksError("input", `No photo in ${dataset.root} could be read`);
+      const unread = dataset.classes.filter((_, i) => !pool.some((s) => s.label === i));
+      if (unread.length) {
+        throw new RocksError(
+          "input",
+          `Class ${unread.join(", ")} in ${dataset.root} has no readable photo to train on, ` +
+            `expected at least one (see the skipped files)`,
+          dataset.root,
+        );
+      }
     }
+    throwIfAborted(events.signal, "Training");
 
     // 5. Final scores.
     const final = await scoreTest(params);

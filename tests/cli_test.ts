@@ -16,7 +16,7 @@ Deno.test("rocks --help, <command> --help and --version print and exit 0", async
 
 Deno.test("rocks answers usage errors with a clear message and exit code 2", async () => {
   const cases: [string[], string][] = [
-    [["fly"], `Unknown command "fly": expected train, eval, report, predict, info or demo`],
+    [["fly"], `Unknown command "fly": expected train, eval, eval-recipe, report, predict, info or demo`],
     [["train", "d", "--bogus"], "Unknown option '--bogus'"],
     [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "webgpu", "wasm", "cpu"`],
     [["train", "d", "--epochs", "abc"], `--epochs must be a number, got "abc"`],
