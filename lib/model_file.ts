@@ -308,6 +308,13 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
     throw new RocksError("model", `${dir}/rocks.json is not valid JSON: the file is damaged`, dir);
   }
   const version = (meta as unknown as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version === undefined) {
+    throw new RocksError(
+      "model",
+      `${dir}/rocks.json has no formatVersion: expected a model folder saved by rocks (version ${FORMAT_VERSION})`,
+      dir,
+    );
+  }
   if (version !== FORMAT_VERSION) {
     throw new RocksError(
       "model",

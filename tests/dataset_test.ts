@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { parseGroupsCsv, scanDataset, seriesGroups, splitSamples } from "../lib/dataset.ts";
+import { duplicateWarning } from "../lib/duplicates.ts";
 import { RocksError } from "../lib/errors.ts";
 import { SPACE_ROCKS, tempDir } from "./_helpers.ts";
 
@@ -110,6 +111,83 @@ Deno.test("splitSamples() in group mode never puts one photo series on both side
         s.test.some((x) => x.label === label) && s.train.some((x) => x.label === label),
         `class ${label}`,
       );
+    }
+  }
+});
+
+Deno.test("scanDataset() names link loops, broken links, pipes, folders named like photos and links back up", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await touch(`${d}/A/good.jpg`, new Uint8Array([1]));
+  await touch(`${d}/B/good.png`, new Uint8Array([2]));
+  await Deno.symlink(`${d}/A/loop.jpg`, `${d}/A/loop.jpg`);
+  await Deno.symlink(`${d}/nowhere.png`, `${d}/A/dangling.png`);
+  await Deno.mkdir(`${d}/A/folder.jpg`);
+  await new Deno.Command("mkfifo", { args: [`${d}/B/pipe.jpg`] }).output();
+  await Deno.symlink(`${d}/B`, `${d}/B/back-up`); // walking it would never end
+  await Deno.symlink(`${d}/nowhere`, `${d}/broken-class`);
+  const data = await scanDataset(d);
+  assertEquals(data.classes, ["A", "B"]);
+  assertEquals(data.samples.map((s) => s.name), ["A/good.jpg", "B/good.png"]);
+  assertEquals(data.skipped, [
+    { file: "broken-class", reason: "is a broken symbolic link (its target does not exist)" },
+    { file: "A/dangling.png", reason: "is a broken symbolic link (its target does not exist)" },
+    { file: "A/folder.jpg", reason: "is a folder, not a photo" },
+    { file: "A/loop.jpg", reason: "is a symbolic link loop" },
+    { file: "B/back-up", reason: "folder is a link to a folder already scanned" },
+    { file: "B/pipe.jpg", reason: "is not a regular file (a pipe, socket or device)" },
+  ]);
+});
+
+Deno.test("scanDataset() stops at an empty class for training and leaves it out for scoring", async () => {
+  await using dir = await tempDir();
+  await touch(`${dir.path}/Basalt/a.jpg`);
+  await Deno.mkdir(`${dir.path}/Highland`);
+  await touch(`${dir.path}/Highland/.DS_Store`); // hidden: no photo
+  await assertRejects(
+    () => scanDataset(dir.path),
+    RocksError,
+    `Class folder ${dir.path}/Highland holds no photos (.jpg, .jpeg, .png): add photos or remove the folder`,
+  );
+  const d = await scanDataset(dir.path, { minClasses: 1, emptyClasses: "skip" });
+  assertEquals(d.classes, ["Basalt"]);
+  assertEquals(d.samples.map((s) => [s.name, s.label]), [["Basalt/a.jpg", 0]]);
+  assertEquals(d.skipped, [{ file: "Highland/", reason: "class folder holds no photos" }]);
+});
+
+Deno.test("scanDataset() finds the same photo (same bytes) under two classes and names both files", async () => {
+  await using dir = await tempDir();
+  const same = new Uint8Array([0xff, 0xd8, 1, 2, 3]);
+  await touch(`${dir.path}/Basalt rock/x.jpg`, same);
+  await touch(`${dir.path}/Highland/copy of x.jpg`, same);
+  await touch(`${dir.path}/Highland/other.jpg`, new Uint8Array([0xff, 0xd8, 9, 9, 9])); // same size, other bytes
+  await touch(`${dir.path}/Highland/twin.jpg`, new Uint8Array([7]));
+  await touch(`${dir.path}/Highland/twin2.jpg`, new Uint8Array([7])); // one class: not reported
+  const d = await scanDataset(dir.path);
+  assertEquals(d.duplicates, [{
+    files: ["Basalt rock/x.jpg", "Highland/copy of x.jpg"],
+    classes: ["Basalt rock", "Highland"],
+  }]);
+  assertEquals(
+    duplicateWarning(d.duplicates![0]!),
+    "The same photo (identical bytes) is in 2 classes (Basalt rock, Highland): Basalt rock/x.jpg, Highland/copy of x.jpg",
+  );
+});
+
+Deno.test("splitSamples() keeps a class's only photo for training and holds out none of it", () => {
+  const samples = [
+    ...Array.from(
+      { length: 9 },
+      (_, i) => ({ path: `a${i}`, name: `A/a${i}.jpg`, label: 0, group: `a${i}` }),
+    ),
+    { path: "b0", name: "B/b0.jpg", label: 1, group: "b0" },
+  ];
+  for (const mode of ["random", "group"] as const) {
+    for (const fraction of [0.2, 0.5, 0.9]) {
+      const { train, test } = splitSamples(samples, fraction, mode, 1);
+      assert(train.some((s) => s.label === 1), `${mode} ${fraction}: B trains`);
+      assert(!test.some((s) => s.label === 1), `${mode} ${fraction}: B is not tested`);
+      assert(train.some((s) => s.label === 0) && test.some((s) => s.label === 0), `${mode} ${fraction}`);
     }
   }
 });

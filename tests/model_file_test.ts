@@ -142,3 +142,124 @@ Deno.test("saveClassifier() replaces a model whole and leaves the previous one w
   first.dispose();
   second.dispose();
 });
+
+Deno.test("loadClassifier() names altered metadata, a damaged rocks.json and each missing file", async () => {
+  await using dir = await tempDir();
+  const m = `${dir.path}/m`;
+  const c = sampleClassifier();
+  await saveClassifier(m, c);
+  c.dispose();
+  const text = await Deno.readTextFile(`${m}/rocks.json`);
+  // A class renamed by hand: the weights still match, the metadata does not.
+  await Deno.writeTextFile(`${m}/rocks.json`, text.replace('"b"', '"B"'));
+  await assertRejects(
+    () => loadClassifier(m),
+    RocksError,
+    `${m}/rocks.json was altered or damaged: its contents do not match its metaSha256`,
+  );
+  // Valid JSON with fields missing (and no checksum of its own): said, not a TypeError.
+  const meta = JSON.parse(text);
+  const { metaSha256: _, ...unsummed } = meta;
+  for (
+    const [change, message] of [
+      [{ classes: undefined }, "expected classes to be a list of class names, found undefined"],
+      [{ classes: ["a", "a", "b"] }, "expected classes to be distinct non-empty names"],
+      [{ trunk: "resnet" }, `expected trunk to be { id, sha256 }, found "resnet"`],
+      [
+        { head: { ...meta.head, hiddenSize: -1 } },
+        "expected head.hiddenSize to be a whole number ≥ 1, found -1",
+      ],
+      [{ files: {} }, "expected files to be the sha256 of model.json and weights.bin"],
+    ] as const
+  ) {
+    await Deno.writeTextFile(`${m}/rocks.json`, JSON.stringify({ ...unsummed, ...change }));
+    await assertRejects(() => loadClassifier(m), RocksError, `${m}/rocks.json is damaged: ${message}`);
+  }
+  await Deno.writeTextFile(`${m}/rocks.json`, JSON.stringify(unsummed)); // an older save, without the checksum
+  (await loadClassifier(m)).dispose();
+  for (const name of ["weights.bin", "model.json"]) {
+    await Deno.rename(`${m}/${name}`, `${m}/${name}.away`);
+    await assertRejects(() => loadClassifier(m), RocksError, `Model folder ${m} has no ${name}`);
+    await Deno.rename(`${m}/${name}.away`, `${m}/${name}`);
+  }
+  await Deno.writeTextFile(`${m}/rocks.json`, "null");
+  await assertRejects(
+    () => loadClassifier(m),
+    RocksError,
+    "rocks.json has no formatVersion: expected a model folder saved by rocks (version 1)",
+  );
+});
+
+Deno.test("saveClassifier() will not replace a folder that is not a model folder, nor a file", async () => {
+  await using dir = await tempDir();
+  const photos = `${dir.path}/photos`;
+  await Deno.mkdir(photos);
+  await Deno.writeTextFile(`${photos}/a.jpg`, "a photo");
+  const c = sampleClassifier();
+  await assertRejects(
+    () => saveClassifier(photos, c),
+    RocksError,
+    `Cannot save the model to ${photos}: it holds 1 entry but no rocks.json, so it is not a model folder`,
+  );
+  assertEquals(await Deno.readTextFile(`${photos}/a.jpg`), "a photo");
+  await assertRejects(
+    () => saveClassifier(`${photos}/a.jpg`, c),
+    RocksError,
+    "it is a file, expected a model folder",
+  );
+  await Deno.mkdir(`${dir.path}/empty`);
+  await saveClassifier(`${dir.path}/empty`, c); // an empty folder is fine
+  assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["empty", "photos"]);
+  c.dispose();
+});
+
+Deno.test("saveClassifier() on a full disk or a read-only folder fails clearly and keeps the previous model", async () => {
+  await using dir = await tempDir();
+  const disk = `${dir.path}/disk`;
+  await Deno.mkdir(disk);
+  const root = Deno.uid() === 0;
+  const mount = (args: string[]) => new Deno.Command("mount", { args }).output();
+  // As root: a 6 MiB tmpfs holds one model (4.2 MB) but not a second copy beside it.
+  if (root) {
+    const r = await mount(["-t", "tmpfs", "-o", "size=6m", "tmpfs", disk]);
+    assert(r.success, `mount tmpfs: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  try {
+    const m = `${disk}/m`;
+    const first = sampleClassifier(1);
+    const second = sampleClassifier(2);
+    await saveClassifier(m, first);
+    const before = await Deno.readFile(`${m}/weights.bin`);
+    const stillFirst = async () => {
+      assertEquals(await Deno.readFile(`${m}/weights.bin`), before);
+      const back = await loadClassifier(m);
+      assertEquals(back.meta.training.seed, 1);
+      back.dispose();
+      assertEquals([...Deno.readDirSync(disk)].map((e) => e.name), ["m"]); // no temporary folder left
+    };
+    if (root) {
+      await assertRejects(
+        () => saveClassifier(m, second),
+        RocksError,
+        "No space left on device",
+      );
+      await stillFirst();
+      const ro = await mount(["-o", "remount,ro", disk]);
+      assert(ro.success, new TextDecoder().decode(ro.stderr));
+      await assertRejects(() => saveClassifier(m, second), RocksError, "Read-only file system");
+      await stillFirst();
+    } else {
+      // Not root: no tmpfs, but permission bits do stop writes.
+      await Deno.chmod(disk, 0o555);
+      await assertRejects(() => saveClassifier(m, second), RocksError, "Permission denied");
+      await Deno.chmod(disk, 0o755);
+      await stillFirst();
+    }
+    const e = await saveClassifier(m, second).then(() => undefined, (e) => e);
+    if (root) assert(e instanceof RocksError && e.message.endsWith(`nothing at ${m} was changed`), String(e));
+    first.dispose();
+    second.dispose();
+  } finally {
+    if (root) await new Deno.Command("umount", { args: [disk] }).output();
+  }
+});
