@@ -510,7 +510,7 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
   const outDir = values.out ?? "rock-model";
   const opts = {
     ...presetOptions(demo ? "course" : values.preset ?? DEFAULT_PRESET),
-    viewSize: num(values, "view-size", { integer: true, min: 32 }),
+    viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
     l2normalize: values.l2normalize,
     epochs: num(values, "epochs", { integer: true, min: 1 }),
     batchSize: num(values, "batch", { integer: true, min: 1 }),
@@ -809,7 +809,7 @@ async function runEvalRecipe(positionals: string[], values: Values, io: Io): Pro
         batchSize: num(values, "batch", { integer: true, min: 1 }),
         lr: num(values, "lr", {}),
         augment: oneOf(values, "augment", ["crop", "none"] as const),
-        viewSize: num(values, "view-size", { integer: true, min: 32 }),
+        viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
         l2normalize: values.l2normalize,
         seed: num(values, "seed", { integer: true }),
       }).filter(([, v]) => v !== undefined),
