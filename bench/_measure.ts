@@ -18,6 +18,8 @@ export interface Measured {
   peakRssMB: number | null;
   /** Whether it was killed for running past the time limit. */
   timedOut: boolean;
+  /** CPU seconds (user + system, all threads) it had used at the last look; null if unseen. */
+  cpuSeconds: number | null;
 }
 
 /** Options for {@linkcode measureProcess}. */
@@ -30,6 +32,27 @@ export interface MeasureOptions {
   timeoutSeconds?: number;
   /** How often to read `/proc/<pid>/status`, in ms. @default 25 */
   pollMs?: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux x86 and arm). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system, every thread) a process has used so far, from
+ * `/proc/<pid>/stat`; null where there is no /proc.
+ *
+ * Requires --allow-read.
+ * @param pid A process id, or `"self"`.
+ */
+async function processCpuSeconds(pid: number | "self"): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name in parentheses: state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / USER_HZ;
+  } catch {
+    return null;
+  }
 }
 
 async function readHwmKiB(pid: number): Promise<number | undefined> {
@@ -68,6 +91,7 @@ export async function measureProcess(
     stderr: "piped",
   }).spawn();
   let peakKiB: number | undefined;
+  let cpuSeconds: number | null = null;
   let running = true;
   let timedOut = false;
   const limit = setTimeout(() => {
@@ -82,6 +106,7 @@ export async function measureProcess(
     while (running) {
       const kib = await readHwmKiB(child.pid);
       if (kib !== undefined) peakKiB = Math.max(peakKiB ?? 0, kib);
+      cpuSeconds = await processCpuSeconds(child.pid) ?? cpuSeconds;
       await new Promise((r) => setTimeout(r, options.pollMs ?? 25));
     }
   })();
@@ -98,6 +123,7 @@ export async function measureProcess(
     wallSeconds,
     peakRssMB: peakKiB === undefined ? null : peakKiB * 1024 / 1e6,
     timedOut,
+    cpuSeconds,
   };
 }
 

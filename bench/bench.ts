@@ -26,6 +26,8 @@ export interface Row {
   unit: "img/s" | "s" | "ms";
   /** Peak RSS of the process that measured it, MB (10⁶ bytes). */
   rssMB: number | null;
+  /** Cores the measured process kept busy (CPU seconds / wall seconds) while measured. */
+  cores: number | null;
   /** For a peer row: how ours compares (`ours 2.1× faster`). */
   vsOurs?: string;
   /** Our value divided by the peer's, as speed (> 1: ours is faster). */
@@ -65,20 +67,26 @@ export function compareText(speedup: number): string {
 
 /** The table as text. */
 export function renderTable(rows: Row[]): string {
-  const head = ["row", "result", "peak RSS", "vs ours", "load", "notes"];
+  const head = ["row", "result", "peak RSS", "cores", "vs ours", "load", "notes"];
   const cells = rows.map((r) => [
     r.label,
     fmtValue(r),
     r.rssMB === null ? "—" : `${Math.round(r.rssMB)} MB`,
+    r.cores === null ? "" : r.cores.toFixed(2),
     r.vsOurs ?? "",
     r.load === null ? "" : r.load.toFixed(1),
     r.note,
   ]);
+  const right = new Set([1, 2, 3, 5]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
-    c.map((x, i) => (i === 1 || i === 2 || i === 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
+    c.map((x, i) => (right.has(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
       .join("  ").trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+}
+
+function coresOf(m: Measured): number | null {
+  return m.cpuSeconds === null ? null : m.cpuSeconds / m.wallSeconds;
 }
 
 function failure(m: Measured): string {
@@ -157,7 +165,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
     );
   };
   const skip = (id: string, label: string, unit: Row["unit"], why: string) =>
-    add({ id, label, value: null, unit, rssMB: null, note: `skipped: ${why}`, load: null });
+    add({ id, label, value: null, unit, rssMB: null, cores: null, note: `skipped: ${why}`, load: null });
 
   try {
     const dataOk = await exists(o.data);
@@ -190,6 +198,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         value: j.imagesPerSecond as number,
         unit: "img/s",
         rssMB: m.peakRssMB,
+        cores: j.coresUsed as number | null,
         note: `${j.images} views in ${(j.seconds as number).toFixed(1)} s; start ${
           (j.startSeconds as number).toFixed(1)
         } s; ${j.backend}`,
@@ -244,6 +253,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: n("oursMs"),
           unit: "ms",
           rssMB: m.peakRssMB,
+          cores: coresOf(m),
           note: `gradients ${n("oursGradientsMs").toFixed(1)} ms + Adam; xᵀ·dpre product ${
             n("productOursMs").toFixed(1)
           } ms; median of ${j.steps}`,
@@ -256,6 +266,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: n("transposeFlagsMs"),
           unit: "ms",
           rssMB: null,
+          cores: null,
           speedup: n("transposeFlagsMs") / n("oursMs"),
           vsOurs: compareText(n("transposeFlagsMs") / n("oursMs")),
           note: `gradients ${n("transposeFlagsGradientsMs").toFixed(1)} ms (${
@@ -322,6 +333,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: j.imagesPerSecond as number,
           unit: "img/s",
           rssMB: m.peakRssMB,
+          cores: coresOf(m),
           ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
           note: `vs ${ourId}; ${j.runtime}; torchvision ResNet50 graph, random weights`,
           load,
@@ -371,6 +383,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: m.wallSeconds,
           unit: "s",
           rssMB: m.peakRssMB,
+          cores: coresOf(m),
           note: `${j.workers} workers; in-process ${
             (j.seconds as number).toFixed(1)
           } s; trunk runs ${j.trunkRuns}, cache hits ${j.cacheHits}; test accuracy ${
@@ -409,6 +422,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: m.wallSeconds,
           unit: "s",
           rssMB: m.peakRssMB,
+          cores: coresOf(m),
           ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
           note:
             `vs ${ourId}; ${j.steps} steps, trunk ran ${j.trunkImages} images; torch ${j.torch}, random weights`,
@@ -452,6 +466,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           value: m.wallSeconds,
           unit: "s",
           rssMB: m.peakRssMB,
+          cores: coresOf(m),
           note:
             `${preds.length} predictions (${bad} errors, ${expect} expected); start-up included; cold cache`,
           load,
@@ -494,13 +509,18 @@ export function checkTargets(rows: Row[], cores: number): Target[] {
   for (const b of [1, 16]) {
     const one = v(`trunk.pool1.b${b}`);
     const pool = v(`trunk.pool.b${b}`);
+    const used = rows.find((r) => r.id === `trunk.pool.b${b}`)?.cores ?? null;
     const name = `trunk, pool of ${cores} ≥ 1.8× one worker and ≥ 9 img/s (batch ${b})`;
     if (one === null || pool === null) targets.push({ name, status: "SKIP", detail: "not measured" });
     else {
+      // A pool that got fewer cores than it has workers was sharing the machine.
+      const busy = used !== null && used < cores - 0.2
+        ? `; the pool kept only ${used.toFixed(2)} of ${cores} cores busy: other work had the rest`
+        : "";
       targets.push({
         name,
         status: pool / one >= 1.8 && pool >= 9 ? "PASS" : "FAIL",
-        detail: `${pool.toFixed(2)} img/s vs ${one.toFixed(2)} img/s: ${(pool / one).toFixed(2)}×`,
+        detail: `${pool.toFixed(2)} img/s vs ${one.toFixed(2)} img/s: ${(pool / one).toFixed(2)}×${busy}`,
       });
     }
   }

@@ -15,6 +15,7 @@
  * Usage: deno run -A bench/trunk.ts --mode thread|pool --batch N --images N --views DIR [--workers N]
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadView } from "../lib/embed.ts";
@@ -23,6 +24,12 @@ import { toInputTensor } from "../lib/preprocess.ts";
 import { loadTrunk } from "../lib/toolkit.ts";
 import { VIEW_SIZE } from "../lib/view.ts";
 import { listPhotos } from "./_views.ts";
+
+/** CPU seconds this process used so far, every thread (getrusage). */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
 
 /** Options for {@linkcode benchTrunk}. */
 export interface TrunkBenchOptions {
@@ -50,6 +57,8 @@ export interface TrunkBenchResult {
   images: number;
   /** Seconds of the timed part. */
   seconds: number;
+  /** Cores this process kept busy during the timed part (CPU seconds / seconds). */
+  coresUsed: number;
   /** Throughput. */
   imagesPerSecond: number;
   /** Seconds to get the trunk (or every worker's) loaded and verified. */
@@ -82,9 +91,11 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
     };
     await call(); // warm-up
     const calls = Math.max(1, Math.ceil(options.images / batch));
+    const cpu0 = cpuSeconds();
     const t1 = performance.now();
     for (let i = 0; i < calls; i++) await call();
     const seconds = (performance.now() - t1) / 1000;
+    const cpu1 = cpuSeconds();
     x.dispose();
     trunk.dispose();
     return {
@@ -93,6 +104,7 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
       batch,
       images: calls * batch,
       seconds,
+      coresUsed: (cpu1 - cpu0) / seconds,
       imagesPerSecond: calls * batch / seconds,
       startSeconds,
       backend: `${trunk.backend.name}${trunk.backend.simd ? " SIMD" : ""}`,
@@ -112,15 +124,18 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
     // The pool cuts jobs into chunks of min(batch, ⌈n / 2·workers⌉): enough
     // jobs make every chunk one full batch.
     const images = Math.max(options.images, 2 * workers * batch);
+    const cpu0 = cpuSeconds();
     const t1 = performance.now();
     check(await pool.embed(jobsOf(images)));
     const seconds = (performance.now() - t1) / 1000;
+    const cpu1 = cpuSeconds();
     return {
       mode,
       workers: pool.size,
       batch,
       images,
       seconds,
+      coresUsed: (cpu1 - cpu0) / seconds,
       imagesPerSecond: images / seconds,
       startSeconds,
       backend: `${pool.backend.name}${pool.backend.simd ? " SIMD" : ""}`,
