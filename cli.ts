@@ -986,6 +986,14 @@ if (import.meta.main) {
   } catch {
     columns = undefined; // no size to be had: the bar keeps its default width
   }
+  // A reader that went away (`rocks predict … | head -1`) must not stop the run.
+  const put = (stream: typeof Deno.stdout, text: string) => {
+    try {
+      stream.writeSync(enc.encode(text));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    }
+  };
   // Ctrl-C or SIGTERM: train stops at its next step (previous model kept, cache
   // complete); a second signal, or any other command, ends at once.
   const stop = new AbortController();
@@ -994,15 +1002,13 @@ if (import.meta.main) {
     Deno.addSignalListener(name, () => {
       if (!graceful || stop.signal.aborted) Deno.exit(SIGNAL_EXIT[name]);
       stop.abort(name);
-      Deno.stderr.writeSync(
-        enc.encode(`\n${name}: stopping after the current step (again to quit at once)\n`),
-      );
+      put(Deno.stderr, `\n${name}: stopping after the current step (again to quit at once)\n`);
     });
   }
   const code = await main(Deno.args, {
-    out: (t) => Deno.stdout.writeSync(enc.encode(`${t}\n`)),
-    err: (t) => Deno.stderr.writeSync(enc.encode(`${t}\n`)),
-    write: (t) => Deno.stderr.writeSync(enc.encode(t)),
+    out: (t) => put(Deno.stdout, `${t}\n`),
+    err: (t) => put(Deno.stderr, `${t}\n`),
+    write: (t) => put(Deno.stderr, t),
     isTty,
     ...(columns ? { columns } : {}),
     signal: stop.signal,
