@@ -5,7 +5,6 @@
  */
 import { type Classifier, evalView } from "./classifier.ts";
 import { isImageName } from "./dataset.ts";
-import { RocksError } from "./errors.ts";
 import type { EmbedFn } from "./train.ts";
 
 /** The prediction for one photo. */
@@ -28,12 +27,13 @@ export type Prediction =
 /**
  * Expands folders into the photos they hold (recursively, sorted, hidden
  * files skipped). Files named directly are kept whatever their extension.
+ * A missing or unreadable input, or a folder without photos, keeps a place
+ * of its own, and its prediction's `error` says why: one bad input never
+ * stops the others.
  *
  * Requires --allow-read.
  * @param inputs Files and folders.
  * @returns Photo paths, in order.
- * @throws {RocksError} When a folder named in `inputs` holds no photo. A missing or
- * unreadable input keeps its place, and its prediction's `error` says why.
  */
 export async function expandInputs(inputs: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -67,10 +67,9 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
       out.push(input);
       continue;
     }
+    // A folder without photos keeps a place of its own, whose error says it is a folder.
     if (st.isDirectory) {
-      if ((await walk(input)) === 0) {
-        throw new RocksError("input", `Folder ${input} holds no photos (.jpg, .jpeg, .png)`, input);
-      }
+      if ((await walk(input)) === 0) out.push(input);
     } else out.push(input);
   }
   return out;

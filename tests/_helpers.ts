@@ -137,13 +137,21 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `deno run cli.ts <args>` as a separate process. */
+/** Runs `deno run cli.ts <args>` as a separate process (`denoFlags`, e.g. `--deny-read=FILE`, go to deno). */
 export async function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; denoFlags?: string[] } = {},
 ): Promise<CliRun> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      ...(options.denoFlags ?? []),
+      `${ROOT}/cli.ts`,
+      ...args,
+    ],
     cwd: options.cwd ?? ROOT,
     stdout: "piped",
     stderr: "piped",
