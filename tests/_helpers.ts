@@ -161,3 +161,9 @@ export async function runCli(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** Whether the tests run as root (who reads past permission bits and may mount a tmpfs). Needs --allow-run. */
+export function isRoot(): boolean {
+  const out = new Deno.Command("id", { args: ["-u"], stdout: "piped" }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim() === "0";
+}

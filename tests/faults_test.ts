@@ -14,7 +14,7 @@ import { crc32 } from "../lib/embed_cache.ts";
 import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
 import { loadTrunk, openEmbedder, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
 import { randomClassifier } from "./_classifier.ts";
-import { ROOT, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { isRoot, ROOT, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
 
 const trunk = await loadTrunk({ backend: "wasm" });
 const embedder = trunkEmbedder(trunk);
@@ -212,7 +212,7 @@ Deno.test("rocks train to a full disk or a read-only folder says why (exit 1) an
   await using dir = await tempDir();
   const disk = `${dir.path}/disk`;
   await Deno.mkdir(disk);
-  const root = Deno.uid() === 0;
+  const root = isRoot();
   if (root) {
     const r = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=6m", "tmpfs", disk] })
       .output();

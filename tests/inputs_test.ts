@@ -14,6 +14,7 @@ import { loadTrunk } from "../lib/toolkit.ts";
 import { randomClassifier } from "./_classifier.ts";
 import {
   encodePng,
+  isRoot,
   runCli,
   tempDir,
   texturePng,
@@ -106,7 +107,7 @@ Deno.test("rocks train, eval and predict skip every bad input with its reason an
   const odd = await writeOddGoodPhotos(data);
   await writeBadInputs(data);
   // As root a chmod 000 file is still readable: a permission Deno refuses stands in for it.
-  const denoFlags = Deno.uid() === 0 ? [`--deny-read=${data}/stripes/secret.jpg`] : [];
+  const denoFlags = isRoot() ? [`--deny-read=${data}/stripes/secret.jpg`] : [];
   const common = ["--workers", "1", "--no-cache"];
 
   const train = await runCli([

@@ -7,7 +7,7 @@ import { RocksError } from "../lib/errors.ts";
 import { headConfig, initHead } from "../lib/head.ts";
 import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
 import { createRng } from "../lib/rng.ts";
-import { tempDir } from "./_helpers.ts";
+import { isRoot, tempDir } from "./_helpers.ts";
 
 await initBackend("wasm");
 
@@ -217,7 +217,7 @@ Deno.test("saveClassifier() on a full disk or a read-only folder fails clearly a
   await using dir = await tempDir();
   const disk = `${dir.path}/disk`;
   await Deno.mkdir(disk);
-  const root = Deno.uid() === 0;
+  const root = isRoot();
   const mount = (args: string[]) => new Deno.Command("mount", { args }).output();
   // As root: a 6 MiB tmpfs holds one model (4.2 MB) but not a second copy beside it.
   if (root) {

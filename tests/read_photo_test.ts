@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { maxPhotoBytes, readPhotoFile } from "../lib/read_photo.ts";
 import { RocksError } from "../lib/errors.ts";
-import { ROOT, tempDir } from "./_helpers.ts";
+import { isRoot, ROOT, tempDir } from "./_helpers.ts";
 
 Deno.test("readPhotoFile() names what is wrong with each kind of file that is not a readable photo", async () => {
   await using dir = await tempDir();
@@ -58,9 +58,8 @@ Deno.test("readPhotoFile() says a file it may not read cannot be read (permissio
     `import { readPhotoFile } from "${ROOT}/lib/read_photo.ts";\n` +
       `await readPhotoFile(Deno.args[0]!).then(() => console.log("read"), (e) => console.log(e.message));\n`,
   );
-  const uid = Deno.uid();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", ...(uid === 0 ? [`--deny-read=${file}`] : []), script, file],
+    args: ["run", "--allow-read", ...(isRoot() ? [`--deny-read=${file}`] : []), script, file],
     stdout: "piped",
     stderr: "piped",
   }).output();
