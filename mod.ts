@@ -24,7 +24,13 @@ export {
   openEmbedder,
   type OpenEmbedderOptions,
 } from "./lib/toolkit.ts";
-export { evaluate, predict, trainFolder, type TrainFolderOptions } from "./lib/toolkit.ts";
+export {
+  evaluate,
+  predict,
+  trainFolder,
+  type TrainFolderOptions,
+  type TrainFolderResult,
+} from "./lib/toolkit.ts";
 export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/model_file.ts";
 export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
 export { type TrainingFacts } from "./lib/classifier.ts";
@@ -32,6 +38,8 @@ export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } f
 export { resolveTrainOptions, trainClassifier } from "./lib/train.ts";
 export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
 export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
+export { type Duplicate, duplicateWarning, findDuplicates } from "./lib/duplicates.ts";
+export { maxPhotoBytes, readPhotoFile, type ReadPhotoOptions } from "./lib/read_photo.ts";
 export { evaluateFolder, type Evaluation, type Scored } from "./lib/evaluate.ts";
 export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
 export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
@@ -64,6 +72,6 @@ export {
 } from "./lib/cross_validate.ts";
 export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
 export { EMBEDDING_SIZE } from "./lib/resnet50.ts";
-export { RocksError, type RocksErrorKind } from "./lib/errors.ts";
+export { RocksError, type RocksErrorKind, throwIfAborted } from "./lib/errors.ts";
 export { VERSION, versions } from "./lib/version.ts";
 export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";
