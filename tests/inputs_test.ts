@@ -38,6 +38,7 @@ const BAD: Record<string, string> = {
   "stripes/pipe.jpg": "is not a regular file",
   "stripes/bomb.png": "is 100000×100000 pixels, over the limit of 100000000 (raise it with --max-pixels)",
   "stripes/secret.jpg": "cannot be read: permission denied",
+  "stripes/locked": "folder cannot be read: permission denied",
 };
 
 /** Sound photos of every format, all to be trained on. */
@@ -97,6 +98,9 @@ async function writeBadInputs(dir: string): Promise<void> {
   await Deno.writeFile(`${d}/bomb.png`, bomb);
   await Deno.writeFile(`${d}/secret.jpg`, jpeg);
   await Deno.chmod(`${d}/secret.jpg`, 0o000);
+  await Deno.mkdir(`${d}/locked`);
+  await Deno.writeFile(`${d}/locked/inside.png`, png);
+  await Deno.chmod(`${d}/locked`, 0o000);
   await Deno.writeTextFile(`${d}/.DS_Store`, "hidden: ignored, not even skipped");
 }
 
@@ -107,7 +111,7 @@ Deno.test("rocks train, eval and predict skip every bad input with its reason an
   const odd = await writeOddGoodPhotos(data);
   await writeBadInputs(data);
   // As root a chmod 000 file is still readable: a permission Deno refuses stands in for it.
-  const denoFlags = isRoot() ? [`--deny-read=${data}/stripes/secret.jpg`] : [];
+  const denoFlags = isRoot() ? [`--deny-read=${data}/stripes/secret.jpg,${data}/stripes/locked`] : [];
   const common = ["--workers", "1", "--no-cache"];
 
   const train = await runCli([
@@ -167,7 +171,13 @@ Deno.test("rocks train, eval and predict skip every bad input with its reason an
     const p = byFile.get(`stripes/${name}`);
     assert(p && p.error && !p.class, `${name}: ${JSON.stringify(p)}`);
   }
-  assertEquals(preds.filter((p) => p.error).length, 12, "the folder's 10 bad photo names and 2 named inputs");
+  assert(byFile.get("stripes/locked")?.error?.endsWith("cannot be read: permission denied"), pr.stdout);
+  assertEquals(
+    preds.filter((p) => p.error).length,
+    13,
+    "the folder's 10 bad photo names, its locked folder, 2 inputs",
+  );
+  await Deno.chmod(`${data}/stripes/locked`, 0o755); // so the temporary folder can be removed
 });
 
 Deno.test("rocks train, eval and predict exit 1 when no photo at all can be read, and write no model", async () => {
