@@ -38,24 +38,29 @@ export const COMMAND_HELP: Record<string, string> = {
 
 Trains the course's head (Linear 2048→512, ReLU, Dropout 0.2, Linear 512→C,
 LogSoftmax; NLL loss, Adam) on frozen ResNet50 embeddings of the photos in
-<data-dir>/<class>/... and saves it. Defaults reproduce the course's run.
+<data-dir>/<class>/... and saves it.
+
+Recipe: --preset rocks (the default) or --preset course (the notebook's run
+exactly); the recipe options below override the preset's values.
+  preset   epochs batch  lr     augment  view  l2normalize
+  course   5      16     0.003  crop     224   no
+  rocks    60     16     0.001  none     448   yes   (grouped CV 0.932 vs 0.892; bench/ACCURACY.md)
 
 Options:
   --out DIR              model folder to write (default ./rock-model)
-  --epochs N             passes over the training photos (default 5)
-  --batch N              photos per Adam step (default 16)
-  --lr X                 Adam learning rate (default 0.003)
+  --preset NAME          rocks (default) or course
+  --epochs N             passes over the training photos
+  --batch N              photos per Adam step
+  --lr X                 Adam learning rate
+  --augment crop|none    a fresh RandomResizedCrop each epoch, or the centre view
+  --view-size N          side of the square the network sees, 32 to 1024
+  --l2normalize          scale each embedding to unit length before the head
   --test-fraction F      fraction held out for testing, 0 ≤ F < 1 (default 0.2;
                          0 trains on every photo and reports no test metrics)
   --split random|group   random by photo, or whole photo series on one side (default random)
   --groups FILE          file,group CSV overriding the series rule (default <data-dir>/groups.csv)
   --seed N               seed of split, crops, weights, dropout (default 1)
-  --augment crop|none    RandomResizedCrop(224) each epoch, or the centre view (default crop)
   --print-every N        progress line every N steps (default 5)
-  --preset NAME          a named recipe: course (the notebook's, default) or rocks (see
-                         bench/ACCURACY.md); the options above override it
-  --view-size N          side of the square the network sees (default 224)
-  --l2normalize          scale each embedding to unit length before the head
   --max-pixels N         skip photos larger than N pixels (default 100000000)
   --workers N            embedding workers, one trunk each (default: one per core)
   --cache DIR            embedding cache folder (default $XDG_CACHE_HOME/rocks or ~/.cache/rocks)
@@ -77,7 +82,7 @@ standard deviation of the fold accuracies, each class's recall, and the photo
 series the recipe gets most wrong. This is the number to compare recipes by.
 
 Options:
-  --preset NAME     course (default) or rocks; the options below override it
+  --preset NAME     rocks (default) or course; the options below override it
   --epochs N, --batch N, --lr X, --augment crop|none, --view-size N, --l2normalize
                     the recipe (as in rocks train)
   --folds K         folds (default 5)

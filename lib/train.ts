@@ -28,6 +28,7 @@ import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
 import { type Split, splitSamples } from "./dataset.ts";
 import { type EmbedJob, type EmbedResult, sizedView } from "./embed.ts";
 import { VIEW_SIZE } from "./view.ts";
+import { presetOptions } from "./presets.ts";
 import { RocksError, throwIfAborted, usageCheck } from "./errors.ts";
 import {
   adamStep,
@@ -155,10 +156,15 @@ function checkOptions(o: ResolvedTrainOptions): void {
   );
 }
 
-/** Fills defaults (the course's recipe) into training options. */
+/**
+ * Fills in training options: the named `preset`'s values when one is given
+ * (`"course"`, `"rocks"`; `"custom"` names none), else the course's recipe,
+ * then every option given explicitly on top.
+ */
 export function resolveTrainOptions(
   options: TrainOptions = {},
 ): ResolvedTrainOptions {
+  const named = options.preset && options.preset !== "custom" ? presetOptions(options.preset) : {};
   const o: ResolvedTrainOptions = {
     epochs: 5,
     batchSize: 16,
@@ -172,6 +178,7 @@ export function resolveTrainOptions(
     viewSize: VIEW_SIZE,
     l2normalize: false,
     preset: "custom",
+    ...named,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   };
   checkOptions(o);
