@@ -94,6 +94,8 @@ Deno.test("rocks train stops cleanly on SIGINT: previous model untouched, cache 
   const args = [
     "train",
     data,
+    "--preset",
+    "course",
     "--out",
     model,
     "--cache",
@@ -158,7 +160,7 @@ Deno.test("rocks train stops on SIGTERM with exit code 143; other commands end a
   c.dispose();
   for (const [command, marker] of [["train", "Backend:"], ["predict", null]] as const) {
     const args = command === "train"
-      ? ["train", data, "--out", `${dir.path}/m`, "--no-cache", "--workers", "1", "--epochs", "5"]
+      ? ["train", data, "--preset", "course", "--out", `${dir.path}/m`, "--no-cache", "--workers", "1"]
       : ["predict", model, `${data}/stripes`, "--workers", "1"];
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
@@ -228,6 +230,8 @@ Deno.test("rocks train to a full disk or a read-only folder says why (exit 1) an
     const r = await runCli([
       "train",
       data,
+      "--preset",
+      "course",
       "--out",
       model,
       "--no-cache",

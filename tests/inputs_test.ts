@@ -117,6 +117,8 @@ Deno.test("rocks train, eval and predict skip every bad input with its reason an
   const train = await runCli([
     "train",
     data,
+    "--preset",
+    "course",
     "--out",
     `${dir.path}/model`,
     "--epochs",
@@ -188,7 +190,17 @@ Deno.test("rocks train, eval and predict exit 1 when no photo at all can be read
     await Deno.writeTextFile(`${data}/${c}/x.jpg`, "not a photo");
   }
   const common = ["--workers", "0", "--no-cache"];
-  const train = await runCli(["train", data, "--out", `${dir.path}/m`, "--augment", "none", ...common]);
+  const train = await runCli([
+    "train",
+    data,
+    "--preset",
+    "course",
+    "--out",
+    `${dir.path}/m`,
+    "--augment",
+    "none",
+    ...common,
+  ]);
   assertEquals(train.code, 1, train.stderr);
   assert(
     train.stderr.includes("error: No photo in") || train.stderr.includes("has no readable photo"),
