@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { RocksError, throwIfAborted } from "./lib/errors.ts";
 import { ProgressBar } from "./lib/progress_bar.ts";
 import { VERSION } from "./lib/version.ts";
-import { DEFAULT_PRESET, presetOptions } from "./lib/presets.ts";
+import { DEFAULT_PRESET, presetOptions, savedPreset } from "./lib/presets.ts";
 
 /** Top-level help. */
 export const HELP = `rocks ${VERSION}: tell lunar basalt from highland rock (or any photo classes)
@@ -514,7 +514,12 @@ async function runTrain(positionals: string[], values: Values, io: Io, demo = fa
   const say = json ? scr.err : scr.out;
   const outDir = values.out ?? "rock-model";
   const opts = {
-    ...presetOptions(demo ? "course" : values.preset ?? DEFAULT_PRESET),
+    // --resume continues the saved model's recipe unless another preset is named.
+    ...presetOptions(
+      demo
+        ? "course"
+        : values.preset ?? (values.resume ? await savedPreset(values.resume) : undefined) ?? DEFAULT_PRESET,
+    ),
     viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
     l2normalize: values.l2normalize,
     epochs: num(values, "epochs", { integer: true, min: 1 }),

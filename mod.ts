@@ -35,7 +35,12 @@ export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/mod
 export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
 export { type TrainingFacts } from "./lib/classifier.ts";
 export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } from "./lib/train.ts";
-export { resolveTrainOptions, trainClassifier } from "./lib/train.ts";
+export {
+  type ResolvedTrainOptions,
+  resolveTrainOptions,
+  trainClassifier,
+  type UnsetTrainOptions,
+} from "./lib/train.ts";
 export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
 export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
 export { type Duplicate, duplicateWarning, findDuplicates } from "./lib/duplicates.ts";

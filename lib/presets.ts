@@ -55,3 +55,19 @@ export function presetOptions(name: string): TrainOptions {
   }
   return { ...p };
 }
+
+/**
+ * The preset a saved model was trained with (`course` for models saved
+ * before presets existed), or undefined when the folder cannot be read: the
+ * full check is `loadClassifier()`'s.
+ * @param dir The model folder.
+ */
+export async function savedPreset(dir: string): Promise<string | undefined> {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/rocks.json`));
+    const preset = meta?.training?.preset;
+    return typeof preset === "string" && preset !== "custom" ? preset : "course";
+  } catch {
+    return undefined;
+  }
+}

@@ -83,10 +83,12 @@ export interface TrainOptions {
   presplit?: Split;
 }
 
-/** Options that have no default. */
-type Unset = "resumeFrom" | "presplit";
+/** Training options that have no default. */
+export type UnsetTrainOptions = "resumeFrom" | "presplit";
 /** Training options with every default filled in. */
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, Unset>> & Pick<TrainOptions, Unset>;
+export type ResolvedTrainOptions =
+  & Required<Omit<TrainOptions, UnsetTrainOptions>>
+  & Pick<TrainOptions, UnsetTrainOptions>;
 
 /** What training reports while it runs. */
 export interface TrainEvents {
@@ -281,6 +283,18 @@ export async function trainClassifier(
         `Cannot resume: the model's classes are ${old.join(", ")} but ${dataset.root} has ${
           dataset.classes.join(", ")
         }`,
+      );
+    }
+    const pre = o.resumeFrom.meta.preprocessing;
+    if ((pre.size ?? VIEW_SIZE) !== o.viewSize || Boolean(pre.l2normalize) !== o.l2normalize) {
+      disposeHead(fresh);
+      throw new RocksError(
+        "input",
+        `Cannot resume: the model was trained on ${pre.size ?? VIEW_SIZE} px views` +
+          `${
+            pre.l2normalize ? " with unit-length embeddings" : ""
+          }, but the recipe asks for ${o.viewSize} px` +
+          `${o.l2normalize ? " with unit-length embeddings" : ""}`,
       );
     }
     const p = headParamsOf(o.resumeFrom);

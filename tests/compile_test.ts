@@ -84,7 +84,18 @@ Deno.test({
     assertEquals(facts.weights.verified, true);
     assert(facts.weights.location.includes("deno-compile"), `weights at ${facts.weights.location}`);
 
-    const common = ["--epochs", "1", "--augment", "none", "--workers", "1", "--no-cache", "--json"];
+    const common = [
+      "--preset",
+      "course",
+      "--epochs",
+      "1",
+      "--augment",
+      "none",
+      "--workers",
+      "1",
+      "--no-cache",
+      "--json",
+    ];
     const trainBin = await rocks(["train", "data", "--out", "m-bin", ...common]);
     assertEquals(trainBin.code, 0, trainBin.stderr);
     const trainRun = await runCli(["train", "data", "--out", "m-run", ...common], { cwd: work });

@@ -10,9 +10,12 @@ interface TrainJson {
 }
 
 async function train(data: string, cache: string, out: string, extra: string[] = []): Promise<TrainJson> {
+  // The course's preset: random crops each epoch, which the cache keys by (seed, epoch, photo).
   const r = await runCli([
     "train",
     data,
+    "--preset",
+    "course",
     "--cache",
     cache,
     "--out",

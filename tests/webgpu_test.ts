@@ -107,6 +107,8 @@ Deno.test("rocks predict --backend webgpu runs on the software adapter through t
   const train = await runCli([
     "train",
     data,
+    "--preset",
+    "course",
     "--out",
     model,
     "--epochs",
