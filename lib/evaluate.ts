@@ -2,12 +2,12 @@
  * Scoring a classifier on a labelled folder (one sub-folder per class).
  * @module
  */
-import { type Classifier, evalView } from "./classifier.ts";
+import type { Classifier } from "./classifier.ts";
 import { scanDataset, type Skipped } from "./dataset.ts";
 import type { Duplicate } from "./duplicates.ts";
 import { RocksError } from "./errors.ts";
-import { computeMetrics, type Metrics } from "./metrics.ts";
-import { argMax } from "./predict.ts";
+import type { Metrics } from "./metrics.ts";
+import { evaluateSamples } from "./evaluate_samples.ts";
 import type { EmbedFn } from "./train.ts";
 
 /** One scored photo. */
@@ -65,34 +65,10 @@ export async function evaluateFolder(
       dataDir,
     );
   }
-  const results = await embed(
-    dataset.samples.map((s) => ({ path: s.path, view: evalView(classifier.meta) })),
-    onProgress,
-  );
-  const skipped = [...dataset.skipped];
-  const ok = dataset.samples.flatMap((s, i) => {
-    const r = results[i]!;
-    if ("embedding" in r) return [{ sample: s, embedding: r.embedding }];
-    skipped.push({ file: s.name, reason: r.error });
-    return [];
-  });
-  const probs = await classifier.probabilities(ok.map((o) => o.embedding));
-  const truth = ok.map((o) => classes.indexOf(dataset.classes[o.sample.label]!));
-  const predicted = probs.map((p) => argMax(p));
-  const loss = ok.length
-    ? -truth.reduce((s, t, i) => s + Math.log(Math.max(probs[i]![t]!, 1e-45)), 0) / ok.length
-    : null;
-  const predictions = ok.map((o, i) => ({
-    file: o.sample.name,
-    truth: classes[truth[i]!]!,
-    predicted: classes[predicted[i]!]!,
-    probabilities: Object.fromEntries(classes.map((c, j) => [c, probs[i]![j]!])),
-  }));
+  const scores = await evaluateSamples(classifier, embed, dataset.samples, dataset.classes, onProgress);
   return {
-    ...computeMetrics(classes, truth, predicted),
-    loss,
-    predictions,
-    skipped,
+    ...scores,
+    skipped: [...dataset.skipped, ...scores.skipped],
     duplicates: dataset.duplicates ?? [],
   };
 }
