@@ -109,13 +109,18 @@ Deno.test({
       await Deno.readFile(`${work}/m-run/weights.bin`),
     );
 
-    const predictBin = await rocks(["predict", "m-bin", "data/stripes", "--json", "--workers", "1"]);
-    const predictRun = await runCli(["predict", "m-bin", "data/stripes", "--json", "--workers", "1"], {
-      cwd: work,
-    });
+    const predictArgs = ["predict", "m-bin", "data/stripes", "--json", "--workers", "1", "--no-cache"];
+    const predictBin = await rocks(predictArgs);
+    const predictRun = await runCli(predictArgs, { cwd: work });
     assertEquals(predictBin.code, 0, predictBin.stderr);
     assertEquals(JSON.parse(predictBin.stdout), JSON.parse(predictRun.stdout));
-    const cacheUsed = [...Deno.readDirSync(`${dir.path}/home`)].length;
-    assertEquals(cacheUsed, 0, "--no-cache wrote nothing to HOME");
+    assertEquals([...Deno.readDirSync(`${dir.path}/home`)].length, 0, "--no-cache wrote nothing to HOME");
+    // Without --no-cache the cache goes to the empty HOME, and a second run reads it.
+    const cached = ["predict", "m-bin", "data/speckle", "--json", "--workers", "1"];
+    const first = await rocks(cached);
+    const second = await rocks(cached);
+    assertEquals(second.code, 0, second.stderr);
+    assertEquals(JSON.parse(second.stdout), JSON.parse(first.stdout));
+    assert(Deno.statSync(`${dir.path}/home/.cache/rocks`).isDirectory, "the cache is under HOME");
   },
 });
