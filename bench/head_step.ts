@@ -35,9 +35,19 @@ type GradientFn = typeof headGradients;
 /**
  * `headGradients` with the backward products written with matMul's
  * transpose flags: the slow form on tfjs-wasm, kept only to be timed.
+ * @param p The head.
+ * @param x `[N, 2048]` embeddings.
+ * @param labels N class indices.
+ * @param mask `[N, 512]` dropout mask.
+ * @returns Loss and gradients; the caller owns them.
  */
-export const headGradientsTransposeFlags: GradientFn = (p, x, labels, mask) =>
-  tf.tidy(() => {
+export function headGradientsTransposeFlags(
+  p: HeadParams,
+  x: tf.Tensor2D,
+  labels: number[],
+  mask: tf.Tensor2D,
+): { loss: tf.Scalar; grads: HeadParams } {
+  return tf.tidy(() => {
     const n = x.shape[0];
     const pre = tf.add(tf.matMul(x, p.w1), p.b1); // [N, 512]
     const h = tf.relu(pre);
@@ -55,6 +65,7 @@ export const headGradientsTransposeFlags: GradientFn = (p, x, labels, mask) =>
     const b1 = tf.sum(dpre, 0) as tf.Tensor1D;
     return { loss, grads: { w1, b1, w2, b2 } };
   });
+}
 
 /** Options for {@linkcode benchHeadStep}. */
 export interface HeadStepOptions {
