@@ -113,8 +113,11 @@ export async function embedFiles(
   for (let start = 0; start < jobs.length;) {
     // One trunk call takes views of one size: a chunk ends where the size changes.
     const size = viewSize(jobs[start]!.view);
+    // Larger views take proportionally fewer photos per call, so a 448 px batch needs no more memory than
+    // a 224 px one (tfjs-wasm's memory grows to the largest batch and is never given back).
+    const perCall = Math.max(1, Math.floor(batchSize * (VIEW_SIZE / size) ** 2));
     let end = start + 1;
-    while (end < jobs.length && end - start < batchSize && viewSize(jobs[end]!.view) === size) end++;
+    while (end < jobs.length && end - start < perCall && viewSize(jobs[end]!.view) === size) end++;
     const chunk = jobs.slice(start, end);
     const views: Uint8Array[] = [];
     const slots: number[] = [];
