@@ -1,0 +1,137 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { assert, assertEquals } from "./_assert.ts";
+import { initBackend } from "../lib/backend.ts";
+import {
+  fastConv2d,
+  fastConvFits,
+  fastConvUsesFma,
+  packFilter,
+  registerFastConv,
+} from "../lib/conv_kernel.ts";
+import { convModuleBytes, hasRelaxedSimd } from "../lib/conv_wasm.ts";
+
+await initBackend("wasm");
+registerFastConv();
+
+/** tfjs's own convolution (XNNPACK) with the same bias, residual and ReLU. */
+function reference(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  stride: number,
+  relu: boolean,
+  residual?: tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const k = filter.shape[0];
+    const padded = k === 1
+      ? x
+      : tf.pad(x, [[0, 0], [(k - 1) / 2, (k - 1) / 2], [(k - 1) / 2, (k - 1) / 2], [0, 0]]);
+    let y = tf.add(tf.conv2d(padded, filter, stride, "valid"), bias) as tf.Tensor4D;
+    if (residual) y = tf.add(y, residual);
+    return relu ? tf.relu(y) : y;
+  });
+}
+
+/** Largest |a − b| relative to the largest |b|. */
+function relativeError(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!);
+}
+
+// Geometries: odd sizes, pixel counts not a multiple of the 6-pixel tile,
+// stride 2 with odd sides, padding at every edge, 1 to 3 images.
+const CASES = [
+  { n: 1, h: 7, w: 5, cin: 4, cout: 8, k: 3, stride: 1 },
+  { n: 2, h: 9, w: 11, cin: 12, cout: 16, k: 3, stride: 1 },
+  { n: 3, h: 13, w: 13, cin: 64, cout: 24, k: 1, stride: 2 },
+  { n: 1, h: 6, w: 6, cin: 8, cout: 8, k: 1, stride: 1 },
+  { n: 2, h: 5, w: 9, cin: 16, cout: 32, k: 3, stride: 2 },
+  { n: 1, h: 1, w: 1, cin: 4, cout: 8, k: 3, stride: 1 },
+];
+
+for (const fma of [true, false]) {
+  Deno.test(`fastConv2d() (${fma ? "FMA" : "mul+add"} build) equals tfjs's conv2d + bias + residual + ReLU`, () => {
+    const before = tf.memory().numTensors;
+    for (const [i, c] of CASES.entries()) {
+      for (const withResidual of [false, true]) {
+        for (const relu of [false, true]) {
+          tf.tidy(() => {
+            const x = tf.randomUniform([c.n, c.h, c.w, c.cin], -2, 2, "float32", i + 1) as tf.Tensor4D;
+            const filter = tf.randomUniform(
+              [c.k, c.k, c.cin, c.cout],
+              -1,
+              1,
+              "float32",
+              i + 7,
+            ) as tf.Tensor4D;
+            const bias = tf.randomUniform([c.cout], -1, 1, "float32", i + 13) as tf.Tensor1D;
+            const oh = Math.floor((c.h - 1) / c.stride) + 1, ow = Math.floor((c.w - 1) / c.stride) + 1;
+            const residual = withResidual
+              ? tf.randomUniform([c.n, oh, ow, c.cout], -3, 3, "float32", i + 19) as tf.Tensor4D
+              : undefined;
+            const packed = tf.tensor1d(
+              packFilter(filter.dataSync() as Float32Array, [c.k, c.k, c.cin, c.cout]),
+            );
+            const got = fastConv2d({
+              x,
+              filter: packed,
+              bias,
+              kernelSize: c.k,
+              stride: c.stride,
+              pad: (c.k - 1) / 2,
+              outChannels: c.cout,
+              relu,
+              fma,
+              ...(residual ? { residual } : {}),
+            });
+            const want = reference(x, filter, bias, c.stride, relu, residual);
+            assertEquals(got.shape, want.shape);
+            const err = relativeError(got, want);
+            assert(err < 1e-5, `case ${i} residual=${withResidual} relu=${relu}: relative error ${err}`);
+            if (relu) assert(tf.min(got).dataSync()[0]! >= 0, "ReLU left a negative value");
+          });
+        }
+      }
+    }
+    assertEquals(tf.memory().numTensors, before);
+  });
+}
+
+Deno.test("fastConv2d() frees its scratch: 300 calls do not grow the WASM heap", () => {
+  const x = tf.randomUniform([2, 14, 14, 64], -1, 1) as tf.Tensor4D;
+  const packed = tf.tensor1d(packFilter(new Float32Array(9 * 64 * 64).fill(0.01), [3, 3, 64, 64]));
+  const bias = tf.zeros([64]) as tf.Tensor1D;
+  const call = () =>
+    fastConv2d({ x, filter: packed, bias, kernelSize: 3, stride: 1, pad: 1, outChannels: 64, relu: true })
+      .dispose();
+  for (let i = 0; i < 20; i++) call();
+  // deno-lint-ignore no-explicit-any
+  const memory = (tf.backend() as any).wasm.asm.memory as WebAssembly.Memory;
+  const heap = memory.buffer.byteLength;
+  const tensors = tf.memory().numTensors;
+  for (let i = 0; i < 300; i++) call();
+  assertEquals(memory.buffer.byteLength, heap);
+  assertEquals(tf.memory().numTensors, tensors);
+  tf.dispose([x, packed, bias]);
+});
+
+Deno.test("packFilter() puts each 8-channel panel's taps and input channels in a row", () => {
+  // [1, 1, 2, 16]: value = cin·100 + cout
+  const filter = Float32Array.from({ length: 32 }, (_, i) => Math.floor(i / 16) * 100 + (i % 16));
+  const packed = packFilter(filter, [1, 1, 2, 16]);
+  assertEquals(Array.from(packed.slice(0, 8)), [0, 1, 2, 3, 4, 5, 6, 7]); // panel 0, cin 0
+  assertEquals(Array.from(packed.slice(8, 16)), [100, 101, 102, 103, 104, 105, 106, 107]); // panel 0, cin 1
+  assertEquals(Array.from(packed.slice(16, 24)), [8, 9, 10, 11, 12, 13, 14, 15]); // panel 1, cin 0
+});
+
+Deno.test("fastConvFits() takes the trunk's inner convolutions and refuses its 3-channel stem", () => {
+  assert(fastConvFits(64, 256));
+  assert(!fastConvFits(3, 64));
+  assert(!fastConvFits(64, 12));
+});
+
+Deno.test("the kernel module validates, and Deno 2.9's V8 runs its relaxed-SIMD (FMA) build", () => {
+  assert(WebAssembly.validate(convModuleBytes({ fma: false }) as Uint8Array<ArrayBuffer>));
+  assertEquals(hasRelaxedSimd(), true);
+  assertEquals(fastConvUsesFma(), true);
+});
