@@ -178,7 +178,13 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
     log("trunk throughput");
     const viewsDir = `${tmp}/views`;
     await writeViews(o.data, viewsDir, 64);
-    const trunkRow = async (id: string, label: string, args: string[]) => {
+    /** A trunk row; with `vs`, a peer row compared with that row of ours. */
+    const trunkRow = async (
+      id: string,
+      label: string,
+      args: string[],
+      vs?: { ourId: string; env: Record<string, string> },
+    ) => {
       const load = await loadAverage();
       const m = await measureProcess(DENO, [
         "run",
@@ -189,9 +195,12 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         viewsDir,
       ], {
         cwd: ROOT,
+        ...(vs ? { env: vs.env } : {}),
       });
       const j = m.code === 0 ? lastJson(m.stdout) : undefined;
       if (!j) return skip(id, label, "img/s", `failed: ${failure(m)}`);
+      const ours = vs ? rows.find((r) => r.id === vs.ourId)?.value ?? null : null;
+      const speedup = ours === null ? undefined : ours / (j.imagesPerSecond as number);
       add({
         id,
         label,
@@ -199,9 +208,10 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         unit: "img/s",
         rssMB: m.peakRssMB,
         cores: j.coresUsed as number | null,
-        note: `${j.images} views in ${(j.seconds as number).toFixed(1)} s; start ${
-          (j.startSeconds as number).toFixed(1)
-        } s; ${j.backend}`,
+        ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+        note: `${vs ? `vs ${vs.ourId}; ` : ""}${j.images} views in ${
+          (j.seconds as number).toFixed(1)
+        } s; start ${(j.startSeconds as number).toFixed(1)} s; ${j.backend}`,
         load,
         raw: j,
       });
@@ -217,6 +227,12 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       "--batch=16",
       `--images=${q ? 16 : 32}`,
     ]);
+    // The same trunk with tfjs-wasm's own convolutions (XNNPACK, no FMA) instead of lib/conv_kernel.ts.
+    await trunkRow("peer.tfjsconv.b16", "trunk, this thread, batch 16, tfjs-wasm's own convolutions", [
+      "--mode=thread",
+      "--batch=16",
+      `--images=${q ? 16 : 32}`,
+    ], { ourId: "trunk.thread.b16", env: { ROCKS_CONV: "tfjs" } });
     for (const batch of [1, 16]) {
       const images = batch === 1 ? (q ? 8 : 24) : (q ? 32 : 64);
       await trunkRow(`trunk.pool1.b${batch}`, `trunk, pool of 1 worker, batch ${batch}`, [

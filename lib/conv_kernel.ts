@@ -32,6 +32,19 @@ type ConvFn = (...args: number[]) => void;
 const instances = new WeakMap<WebAssembly.Memory, Map<boolean, ConvFn>>();
 let relaxed: boolean | undefined;
 
+/**
+ * Whether the trunk should use this kernel on the `wasm` backend: yes, unless
+ * the environment says `ROCKS_CONV=tfjs` (tfjs's own convolutions, for
+ * comparison or to rule this kernel out). Without --allow-env: yes.
+ */
+export function fastConvEnabled(): boolean {
+  try {
+    return Deno.env.get("ROCKS_CONV") !== "tfjs";
+  } catch {
+    return true;
+  }
+}
+
 /** Whether the FMA build runs here (otherwise the kernel uses `mul` + `add`). */
 export function fastConvUsesFma(): boolean {
   return relaxed ??= hasRelaxedSimd();

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-import { fastConv2d, fastConvFits, packFilter, registerFastConv } from "./conv_kernel.ts";
+import { fastConv2d, fastConvEnabled, fastConvFits, packFilter, registerFastConv } from "./conv_kernel.ts";
 import { RocksError } from "./errors.ts";
 import type { ResnetWeights } from "./weights.ts";
 
@@ -143,7 +143,8 @@ function expectShape(
  *
  * On the `wasm` backend every convolution but the stem's runs through the
  * FMA kernel of `conv_kernel.ts` (1.35–1.5× tfjs's), with each block's
- * residual add and ReLU fused into its last convolution.
+ * residual add and ReLU fused into its last convolution (`ROCKS_CONV=tfjs`
+ * in the environment turns this off).
  * @param weights From `loadResnetWeights()`.
  * @returns The trunk; call `dispose()` when done.
  */
@@ -173,7 +174,7 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
   }
 
   // 2. Fold batch-norm into the convolutions.
-  const useFast = tf.getBackend() === "wasm";
+  const useFast = tf.getBackend() === "wasm" && fastConvEnabled();
   if (useFast) registerFastConv();
   const convs = new Map<string, Conv>();
   for (const r of raw) {
