@@ -298,9 +298,15 @@ export function orient(img: RgbImage, orientation: number): RgbImage {
   return { width: ow, height: oh, data: out };
 }
 
-/** The largest JPEG reduction (8, 4, 2 or 1) whose upright size still fits. */
-function jpegReduction(header: ImageHeader, fits: DecodeOptions["fits"]): number {
-  if (!fits) return 1;
+/**
+ * The scale `decodeImage` decodes at: the largest JPEG reduction (8, 4, 2 or
+ * 1) whose upright size still fits; always 1 for a PNG.
+ * @param header From `readHeader`.
+ * @param fits As in {@linkcode DecodeOptions}.
+ * @returns The reduction factor.
+ */
+export function jpegReduction(header: ImageHeader, fits: DecodeOptions["fits"]): number {
+  if (!fits || header.format !== "jpeg") return 1;
   const swap = header.orientation >= 5;
   for (const s of [8, 4, 2]) {
     const w = Math.ceil(header.width / s);

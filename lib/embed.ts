@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-import { decodeImage, DEFAULT_MAX_PIXELS, readHeader, type RgbImage } from "./decode.ts";
+import { decodeImage, DEFAULT_MAX_PIXELS, jpegReduction, readHeader, type RgbImage } from "./decode.ts";
 import { RocksError } from "./errors.ts";
 import { maxPhotoBytes, readPhotoFile } from "./read_photo.ts";
 import { toInputTensor } from "./preprocess.ts";
@@ -71,7 +71,7 @@ export function viewRegion(view: ViewName, width: number, height: number): Regio
  * @param path The file.
  * @param view Which view.
  * @param maxPixels Pixel limit.
- * @returns `224 × 224 × 3` RGB bytes.
+ * @returns `224 × 224 × 3` RGB bytes (or the view's own size).
  * @throws {RocksError} When the file cannot be read or decoded.
  */
 export async function loadView(
@@ -79,20 +79,65 @@ export async function loadView(
   view: ViewName,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<Uint8Array> {
+  return (await loadViews(path, [view], maxPixels))[0]!;
+}
+
+/**
+ * Reads a photo once and cuts several views out of it (a training run's
+ * random crops of one photo, say), decoding once per JPEG scale the views
+ * need. Each view's pixels equal {@linkcode loadView}'s for it.
+ * @param path The file.
+ * @param views Which views, in the order wanted.
+ * @param maxPixels Pixel limit.
+ * @returns One RGB buffer per view, `size × size × 3`.
+ * @throws {RocksError} When the file cannot be read or decoded.
+ */
+export async function loadViews(
+  path: string,
+  views: ViewName[],
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<Uint8Array[]> {
   // Missing, a link to nothing, a folder, a pipe, empty or huge: refused before reading.
   const bytes = await readPhotoFile(path, { maxBytes: maxPhotoBytes(maxPixels) });
-  // The region is drawn on the full-size upright photo, then a JPEG is
-  // decoded at the smallest scale that keeps the region ≥ 224 px a side.
+  // Regions are drawn on the full-size upright photo, then a JPEG is decoded
+  // at the smallest scale that keeps every region ≥ its view's size a side.
   const header = readHeader(bytes, path);
   const swap = header.orientation >= 5;
-  const region = viewRegion(view, swap ? header.height : header.width, swap ? header.width : header.height);
-  const size = viewSize(view);
-  const img: RgbImage = await decodeImage(bytes, {
-    name: path,
-    maxPixels,
-    fits: (w, h) => region.w * w >= size && region.h * h >= size,
+  const [width, height] = swap ? [header.height, header.width] : [header.width, header.height];
+  const wanted = views.map((view) => {
+    const region = viewRegion(view, width, height);
+    const size = viewSize(view);
+    const fits = (w: number, h: number) => region.w * w >= size && region.h * h >= size;
+    return { region, size, fits, reduction: jpegReduction(header, fits) };
   });
-  return resample(img, region, size, size);
+  // A view's pixels depend on the photo and the view only: views that want the same JPEG scale share
+  // one decode; a view never takes its pixels from a finer decode than it would alone.
+  const out: Uint8Array[] = new Array(views.length);
+  for (const reduction of new Set(wanted.map((v) => v.reduction))) {
+    const group = wanted.flatMap((v, i) => (v.reduction === reduction ? [i] : []));
+    const img: RgbImage = await decodeImage(bytes, { name: path, maxPixels, fits: wanted[group[0]!]!.fits });
+    for (const i of group) out[i] = resample(img, wanted[i]!.region, wanted[i]!.size, wanted[i]!.size);
+  }
+  return out;
+}
+
+/**
+ * Cuts jobs into runs of about `size` for separate embedding calls, keeping
+ * a photo's consecutive views in one run (so it is decoded once) unless the
+ * run would pass `2 × size`.
+ * @param jobs The jobs, in order.
+ * @param size Views per run.
+ * @returns The runs, in order; together they are `jobs`.
+ */
+export function cutJobs(jobs: EmbedJob[], size: number): EmbedJob[][] {
+  const runs: EmbedJob[][] = [];
+  for (let start = 0; start < jobs.length;) {
+    let end = Math.min(start + size, jobs.length);
+    while (end < jobs.length && end - start < 2 * size && jobs[end]!.path === jobs[end - 1]!.path) end++;
+    runs.push(jobs.slice(start, end));
+    start = end;
+  }
+  return runs;
 }
 
 /**
@@ -121,14 +166,23 @@ export async function embedFiles(
     const chunk = jobs.slice(start, end);
     const views: Uint8Array[] = [];
     const slots: number[] = [];
-    for (const [k, job] of chunk.entries()) {
+    // Consecutive views of one photo share one read and one decode.
+    for (let k = 0; k < chunk.length;) {
+      let run = k + 1;
+      while (run < chunk.length && chunk[run]!.path === chunk[k]!.path) run++;
       try {
-        views.push(await loadView(job.path, job.view, options.maxPixels));
-        slots.push(start + k);
+        const cut = await loadViews(
+          chunk[k]!.path,
+          chunk.slice(k, run).map((j) => j.view),
+          options.maxPixels,
+        );
+        views.push(...cut);
+        for (let i = k; i < run; i++) slots.push(start + i);
       } catch (e) {
         if (!(e instanceof RocksError)) throw e;
-        results[start + k] = { error: e.message };
+        for (let i = k; i < run; i++) results[start + i] = { error: e.message };
       }
+      k = run;
     }
     if (views.length > 0) {
       const flat = tf.tidy(() => trunk.embed(toInputTensor(views, size)));

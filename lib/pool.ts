@@ -11,7 +11,7 @@
  * @module
  */
 import type { BackendInfo, BackendName } from "./backend.ts";
-import type { EmbedJob, EmbedResult } from "./embed.ts";
+import { cutJobs, type EmbedJob, type EmbedResult } from "./embed.ts";
 import { RocksError } from "./errors.ts";
 import type { EmbedFn } from "./train.ts";
 
@@ -174,8 +174,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
     const size = Math.max(1, Math.min(options.batchSize ?? 4, Math.ceil(jobs.length / (slots.length * 2))));
     let done = 0;
     const parts: Promise<EmbedResult[]>[] = [];
-    for (let i = 0; i < jobs.length; i += size) {
-      const part = jobs.slice(i, i + size);
+    for (const part of cutJobs(jobs, size)) {
       parts.push(
         new Promise<EmbedResult[]>((resolve) => queue.push({ jobs: part, attempts: 0, resolve })).then(
           (r) => {

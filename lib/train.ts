@@ -26,7 +26,7 @@ import {
 } from "./classifier.ts";
 import type { Dataset, Sample, Skipped, SplitMode } from "./dataset.ts";
 import { type Split, splitSamples } from "./dataset.ts";
-import { type EmbedJob, type EmbedResult, sizedView } from "./embed.ts";
+import { cutJobs, type EmbedJob, type EmbedResult, sizedView } from "./embed.ts";
 import { VIEW_SIZE } from "./view.ts";
 import { presetOptions } from "./presets.ts";
 import { RocksError, throwIfAborted, usageCheck } from "./errors.ts";
@@ -190,6 +190,12 @@ export function resolveTrainOptions(
 /** Photos per embedding call outside the training steps (test photos, fixed views). */
 const EMBED_CHUNK = 16;
 
+/**
+ * Random crops embedded ahead of the steps that use them, at most this many
+ * at a time (8 KiB each), whole epochs at a time.
+ */
+const PREFETCH_VIEWS = 4096;
+
 /** Stacks embeddings into a `[N, 2048]` tensor, unit-length rows when asked. Caller owns it. */
 function stack(rows: Float32Array[], l2normalize = false): tf.Tensor2D {
   if (l2normalize) rows = l2normalizeRows(rows);
@@ -225,19 +231,35 @@ export async function trainClassifier(
     skipped.push(entry);
     events.onSkip?.(entry);
   };
-  // Embeds in chunks of at most EMBED_CHUNK photos, so a stop request waits for one chunk only.
-  const embedSamples = async (samples: Sample[], views: EmbedJob["view"][], phase: string) => {
+  // Embeds in calls of about EMBED_CHUNK views (see cutJobs), two in flight (the pool's queue never runs dry between
+  // calls), so a stop request waits for two calls at most.
+  const embedJobs = async (jobs: EmbedJob[], phase: string): Promise<EmbedResult[]> => {
+    const runs = cutJobs(jobs, EMBED_CHUNK);
+    const calls: Promise<EmbedResult[]>[] = [];
+    const done: number[] = [];
+    const call = async (k: number) => {
+      if (events.signal?.aborted) {
+        await Promise.allSettled(calls); // nothing keeps running after the stop
+        throwIfAborted(events.signal, "Training");
+      }
+      done[k] = 0;
+      calls[k] = embed(runs[k]!, (n) => {
+        done[k] = n;
+        events.onEmbed?.(phase, done.reduce((a, b) => a + b, 0), jobs.length);
+      });
+      calls[k]!.catch(() => {}); // a failure surfaces when its turn is awaited, not as an unhandled rejection
+    };
+    const count = runs.length;
     const results: EmbedResult[] = [];
-    for (let at = 0; at < samples.length; at += EMBED_CHUNK) {
-      throwIfAborted(events.signal, "Training");
-      const part = samples.slice(at, at + EMBED_CHUNK);
-      results.push(
-        ...await embed(
-          part.map((s, i) => ({ path: s.path, view: views[at + i]! })),
-          (done) => events.onEmbed?.(phase, at + done, samples.length),
-        ),
-      );
+    if (count > 0) await call(0);
+    for (let k = 0; k < count; k++) {
+      if (k + 1 < count) await call(k + 1);
+      results.push(...await calls[k]!);
     }
+    return results;
+  };
+  // Keeps the samples that embedded; reports the others as skipped.
+  const keepEmbedded = (samples: Sample[], results: EmbedResult[]) => {
     const good: { sample: Sample; embedding: Float32Array }[] = [];
     results.forEach((r, i) => {
       if ("embedding" in r) good.push({ sample: samples[i]!, embedding: r.embedding });
@@ -246,6 +268,8 @@ export async function trainClassifier(
     embedded += good.length;
     return good;
   };
+  const embedSamples = async (samples: Sample[], views: EmbedJob["view"][], phase: string) =>
+    keepEmbedded(samples, await embedJobs(samples.map((s, i) => ({ path: s.path, view: views[i]! })), phase));
 
   // 1. Split.
   const split = o.presplit ?? splitSamples(dataset.samples, o.testFraction, o.split, o.seed);
@@ -315,6 +339,29 @@ export async function trainClassifier(
     }
     let pool = fixed ? split.train.filter((s) => fixed.has(s)) : [...split.train];
 
+    // A crop depends only on (seed, epoch, photo), not on the order the photos come in: reproducible,
+    // cacheable, and embeddable ahead. Several epochs' crops go to the embedder in one call, photo by
+    // photo, so the pool stays busy across steps and decodes each photo once for all its crops.
+    const cropView = (epoch: number, s: Sample) =>
+      sizedView(`crop:${hashSeed(o.seed, "crop", epoch, s.name)}`, o.viewSize);
+    const crops = new Map<number, Map<Sample, EmbedResult>>();
+    const cropsOf = async (epoch: number): Promise<Map<Sample, EmbedResult>> => {
+      crops.delete(epoch - 1);
+      if (!crops.has(epoch)) {
+        const span = Math.max(1, Math.floor(PREFETCH_VIEWS / pool.length));
+        const epochs = Array.from({ length: Math.min(span, o.epochs - epoch + 1) }, (_, i) => epoch + i);
+        const wanted = pool.flatMap((s) => epochs.map((e) => ({ s, e })));
+        const phase = epochs.length > 1 ? `epochs ${epoch}–${epochs.at(-1)}` : `epoch ${epoch}`;
+        const results = await embedJobs(
+          wanted.map(({ s, e }) => ({ path: s.path, view: cropView(e, s) })),
+          phase,
+        );
+        for (const e of epochs) crops.set(e, new Map());
+        wanted.forEach(({ s, e }, i) => crops.get(e)!.set(s, results[i]!));
+      }
+      return crops.get(epoch)!;
+    };
+
     // 4. Epochs of Adam steps on the NLL loss.
     let step = 0;
     let running = 0;
@@ -323,17 +370,14 @@ export async function trainClassifier(
       const order = orderRng.shuffle([...pool]);
       const bad = new Set<Sample>();
       for (let start = 0; start < order.length; start += o.batchSize) {
+        // Let a stop request (a signal handler, a timer) run: with the crops embedded ahead, the steps
+        // themselves may never wait on anything else.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         throwIfAborted(events.signal, "Training");
         const batch = order.slice(start, start + o.batchSize);
-        // A crop depends only on (seed, epoch, photo): reproducible and cacheable.
-        const views = batch.map((s) =>
-          o.augment === "crop"
-            ? sizedView(`crop:${hashSeed(o.seed, "crop", epoch, s.name)}`, o.viewSize)
-            : centre
-        );
         const rows = fixed
           ? batch.map((s) => ({ sample: s, embedding: fixed.get(s)! }))
-          : await embedSamples(batch, views, `epoch ${epoch}`);
+          : keepEmbedded(batch, await cropsOf(epoch).then((got) => batch.map((s) => got.get(s)!)));
         for (const s of batch) if (!rows.some((r) => r.sample === s)) bad.add(s);
         if (rows.length === 0) continue;
         const x = stack(rows.map((r) => r.embedding), o.l2normalize); // [B, 2048]

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { codecRenewals, decodeImage, orient, readHeader } from "../lib/decode.ts";
-import { loadView } from "../lib/embed.ts";
+import { cutJobs, loadView, loadViews, type ViewName } from "../lib/embed.ts";
 import { crc32 } from "../lib/embed_cache.ts";
 import { RocksError } from "../lib/errors.ts";
 import { createRng } from "../lib/rng.ts";
@@ -257,4 +257,43 @@ Deno.test("loadView() cuts every view out of 1×1, 1×5000, 5000×1 and other th
       assertEquals(thumb.size, 160);
     }
   }
+});
+
+Deno.test("loadViews() gives each view the pixels loadView() gives it alone, from one read", async () => {
+  const views: ViewName[] = [
+    "centre",
+    ...Array.from({ length: 8 }, (_, i) => `crop:${i + 1}` as const),
+    "centre@448",
+    "crop:5@448",
+  ];
+  const photos = [
+    BASALT, // 3000 px JPEG: crops want different scales
+    `${SKIMAGE}/chelsea.png`,
+  ];
+  for (const photo of photos) {
+    const together = await loadViews(photo, views);
+    assertEquals(together.length, views.length);
+    for (const [i, view] of views.entries()) {
+      const alone = await loadView(photo, view);
+      assert(together[i]!.every((v, k) => v === alone[k]), `${photo} ${view}: differs from loadView()`);
+    }
+  }
+  await assertRejects(
+    () => loadViews(`${SKIMAGE}/missing.jpg`, ["centre", "crop:1"]),
+    RocksError,
+    "missing.jpg",
+  );
+});
+
+Deno.test("cutJobs() keeps a photo's consecutive views in one run, up to twice the run size", () => {
+  const jobs = ["a", "a", "a", "a", "a", "b", "c", "c", "d", "d", "d", "d", "d", "d", "d", "d", "d"].map((
+    path,
+  ) => ({
+    path,
+    view: "centre" as const,
+  }));
+  const runs = cutJobs(jobs, 4).map((r) => r.map((j) => j.path).join(""));
+  assertEquals(runs, ["aaaaa", "bccddddd", "dddd"]);
+  assertEquals(cutJobs(jobs, 4).flat(), jobs);
+  assertEquals(cutJobs([], 4), []);
 });
