@@ -45,6 +45,14 @@ export function fastConvEnabled(): boolean {
   }
 }
 
+/** One line on the convolutions the `wasm` backend's trunk runs, for `rocks info`. */
+export function describeConvKernel(): string {
+  if (!fastConvEnabled()) return "tfjs-wasm's own (XNNPACK), as ROCKS_CONV=tfjs asks";
+  return fastConvUsesFma()
+    ? "rocks' FMA kernel (relaxed SIMD), tfjs-wasm's for the stem"
+    : "rocks' kernel with mul + add (no relaxed SIMD here), tfjs-wasm's for the stem";
+}
+
 /** Whether the FMA build runs here (otherwise the kernel uses `mul` + `add`). */
 export function fastConvUsesFma(): boolean {
   return relaxed ??= hasRelaxedSimd();

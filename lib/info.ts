@@ -13,6 +13,7 @@ import {
   probeGpu,
 } from "./backend.ts";
 import type { ClassifierMeta } from "./classifier.ts";
+import { describeConvKernel } from "./conv_kernel.ts";
 import { defaultCacheDir } from "./embed_cache.ts";
 import { RocksError } from "./errors.ts";
 import { loadClassifier } from "./model_file.ts";
@@ -109,7 +110,9 @@ export async function gatherInfo(backend: BackendName = "auto", modelDir?: strin
     {
       name: "wasm",
       available: true,
-      note: simd ? "WebAssembly SIMD, one thread per worker" : "WebAssembly without SIMD",
+      note: `${
+        simd ? "WebAssembly SIMD" : "WebAssembly without SIMD"
+      }, one thread per worker; convolutions: ${describeConvKernel()}`,
     },
     { name: "cpu", available: true, note: "plain JavaScript, for debugging" },
   ];

