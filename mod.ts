@@ -6,7 +6,7 @@
  * ```ts ignore
  * import { openEmbedder, predict, saveClassifier, trainFolder } from "./mod.ts";
  *
- * const embedder = await openEmbedder({ cache: ".rocks-cache" }); // one worker per core, verified weights
+ * const embedder = await openEmbedder({ cache: ".rocks-cache" }); // one worker per core, started at the first uncached photo
  * const { classifier, test } = await trainFolder(embedder, "data/space-rocks");
  * console.log(test?.accuracy);
  * await saveClassifier("rock-model", classifier);

@@ -11,7 +11,7 @@ import { scanDataset, type ScanOptions } from "./dataset.ts";
 import { type Duplicate, duplicateWarning } from "./duplicates.ts";
 import { embedFiles, type EmbedOptions } from "./embed.ts";
 import { cachedEmbedder, type EmbedCache, openEmbedCache } from "./embed_cache.ts";
-import { createPool } from "./pool.ts";
+import { createPool, type Pool } from "./pool.ts";
 import { evaluateFolder, type Evaluation } from "./evaluate.ts";
 import { predictFiles, type Prediction } from "./predict.ts";
 import { buildTrunk, type Trunk } from "./resnet50.ts";
@@ -22,7 +22,7 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
-import { loadResnetWeights } from "./weights.ts";
+import { loadResnetWeights, manifestSha256, WEIGHTS_MANIFEST } from "./weights.ts";
 
 /** Options for {@linkcode loadTrunk}. */
 export interface LoadTrunkOptions {
@@ -68,6 +68,8 @@ export interface Embedder {
   readonly workers: number;
   /** The cache in front of it, if any. */
   readonly cache: EmbedCache | undefined;
+  /** Whether a trunk is loaded: a pool's workers start at the first embedding the cache does not hold. */
+  readonly started: boolean;
   /** Stops workers (and disposes a trunk the embedder loaded itself). */
   close(): void;
 }
@@ -86,6 +88,7 @@ export function trunkEmbedder(trunk: LoadedTrunk, options: Omit<EmbedOptions, "o
     backend: trunk.backend,
     workers: 0,
     cache: undefined,
+    started: true,
     close() {},
   };
 }
@@ -111,7 +114,9 @@ export interface OpenEmbedderOptions extends LoadTrunkOptions {
 /**
  * Starts what embeds photos: a pool of workers (or a trunk in this thread)
  * and, when asked, the embedding cache in front of it. A cache folder that
- * cannot be written is reported through `onWarning` and left out.
+ * cannot be written is reported through `onWarning` and left out. The pool's
+ * workers start (and verify the weights) at the first embedding the cache
+ * does not hold: a run whose embeddings are all cached loads no trunk.
  *
  * Requires --allow-read, --allow-env, and --allow-write for a cache.
  * @param options Workers, backend, cache.
@@ -119,7 +124,7 @@ export interface OpenEmbedderOptions extends LoadTrunkOptions {
  * @example
  * ```ts
  * import { openEmbedder } from "../mod.ts";
- * const embedder = await openEmbedder({ workers: 1 }); // verifies the ResNet50 weights
+ * const embedder = await openEmbedder({ workers: 1 }); // workers start (and verify the weights) on first use
  * console.log(embedder.backend.name, embedder.trunk.id);
  * embedder.close();
  * ```
@@ -142,26 +147,55 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     const inner = trunkEmbedder(trunk, limits);
     base = { ...inner, close: () => trunk.dispose() };
   } else {
-    const pool = await createPool({
-      workers,
-      backend: backend.name,
-      ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
-      ...limits,
-      ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
-    });
+    // The pool starts at the first embedding asked of it (with a cache: the first the cache does not
+    // hold), so a warm run loads no trunk at all. The workers verify the weights as always; the set's
+    // checksum, which keys the cache, is the manifest's and known before.
+    const sha256 = await manifestSha256();
+    let pool: Promise<Pool> | undefined;
+    const started = () =>
+      pool ??= createPool({
+        workers,
+        backend: backend.name,
+        ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
+        ...limits,
+        ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
+      }).then((p) => {
+        if (p.trunk.sha256 !== sha256) {
+          p.close();
+          throw new RocksError(
+            "model",
+            `The workers' weights have checksum ${p.trunk.sha256}, expected ${sha256}`,
+          );
+        }
+        return p;
+      });
     base = {
-      embed: pool.embed,
-      trunk: pool.trunk,
-      backend: { ...backend, threads: pool.size },
-      workers: pool.size,
+      embed: async (jobs, onProgress) => (await started()).embed(jobs, onProgress),
+      trunk: { id: WEIGHTS_MANIFEST.trunkId, sha256 },
+      backend: { ...backend, threads: workers },
+      workers,
       cache: undefined,
-      close: () => pool.close(),
+      get started() {
+        return pool !== undefined;
+      },
+      close: () => void pool?.then((p) => p.close(), () => {}),
     };
   }
   if (options.cache === undefined || options.cache === false) return base;
   try {
     const cache = await openEmbedCache(options.cache);
-    return { ...base, cache, embed: cachedEmbedder(base.embed, cache, base.trunk.sha256) };
+    const inner = base;
+    return {
+      embed: cachedEmbedder(inner.embed, cache, inner.trunk.sha256),
+      trunk: inner.trunk,
+      backend: inner.backend,
+      workers: inner.workers,
+      cache,
+      get started() {
+        return inner.started; // read through: a spread would freeze it
+      },
+      close: () => inner.close(),
+    };
   } catch (e) {
     if (!(e instanceof RocksError)) throw e;
     options.onWarning?.(`${e.message}; going on without a cache`);

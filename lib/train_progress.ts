@@ -44,16 +44,26 @@ export function countingEmbedder<T extends { embed: EmbedFn }>(
   embedder: T,
   onProgress: (done: number) => void,
 ): T {
-  let before = 0;
+  // Calls may overlap (training keeps two in flight): each call's count is kept apart and summed.
+  let finished = 0;
+  let next = 0;
+  const running = new Map<number, number>();
+  const report = () => onProgress(finished + [...running.values()].reduce((a, b) => a + b, 0));
   const embed: EmbedFn = async (jobs, inner) => {
-    const base = before;
-    const results = await embedder.embed(jobs, (done, total) => {
-      onProgress(base + done);
-      inner?.(done, total);
-    });
-    before = base + jobs.length;
-    onProgress(before);
-    return results;
+    const id = next++;
+    running.set(id, 0);
+    try {
+      return await embedder.embed(jobs, (done, total) => {
+        running.set(id, done);
+        report();
+        inner?.(done, total);
+      });
+    } finally {
+      running.delete(id);
+      finished += jobs.length;
+      report();
+    }
   };
-  return { ...embedder, embed };
+  // Inherits from `embedder` rather than copying it, so its getters (`started`) stay live.
+  return Object.assign(Object.create(embedder) as T, { embed });
 }

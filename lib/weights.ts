@@ -188,11 +188,7 @@ export async function loadResnetWeights(
       `Weights hold ${tensors.size} tensors and ${parameters} parameters, expected ${WEIGHTS_MANIFEST.tensors} and ${WEIGHTS_MANIFEST.parameters}`,
     );
   }
-  const sha256 = await sha256Hex(
-    new TextEncoder().encode(
-      names.map((n) => WEIGHTS_MANIFEST.files[n]?.sha256).join("\n"),
-    ),
-  );
+  const sha256 = await manifestSha256();
   return {
     tensors,
     labels,
@@ -200,4 +196,16 @@ export async function loadResnetWeights(
     trunkId: WEIGHTS_MANIFEST.trunkId,
     sha256,
   };
+}
+
+/**
+ * The checksum of the whole weights set, as {@linkcode loadResnetWeights}
+ * reports it once every file is verified: sha256 over the manifest's file
+ * checksums, in order. Known without reading a file, so a cache can be keyed
+ * before any trunk is loaded.
+ * @returns Lowercase hex.
+ */
+export function manifestSha256(): Promise<string> {
+  const files = WEIGHTS_MANIFEST.files;
+  return sha256Hex(new TextEncoder().encode(Object.keys(files).map((n) => files[n]!.sha256).join("\n")));
 }

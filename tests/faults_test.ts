@@ -161,7 +161,7 @@ Deno.test("rocks train stops on SIGTERM with exit code 143; other commands end a
   for (const [command, marker] of [["train", "Backend:"], ["predict", null]] as const) {
     const args = command === "train"
       ? ["train", data, "--preset", "course", "--out", `${dir.path}/m`, "--no-cache", "--workers", "1"]
-      : ["predict", model, `${data}/stripes`, "--workers", "1"];
+      : ["predict", model, `${data}/stripes`, "--workers", "1", "--no-cache"]; // no cache: a worker must start
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
       stdout: "piped",

@@ -1,6 +1,8 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { createPool } from "../lib/pool.ts";
-import { loadTrunk, trunkEmbedder } from "../lib/toolkit.ts";
+import { loadTrunk, openEmbedder, trunkEmbedder } from "../lib/toolkit.ts";
+import { countingEmbedder } from "../lib/train_progress.ts";
+import { manifestSha256 } from "../lib/weights.ts";
 import type { EmbedJob } from "../lib/embed.ts";
 import { SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
 
@@ -64,4 +66,45 @@ Deno.test("createPool() loses no photo when a worker dies mid-run", async () => 
   } finally {
     pool.close();
   }
+});
+
+Deno.test("openEmbedder() starts its workers at the first photo the cache lacks, not before", async () => {
+  const cache = await Deno.makeTempDir({ prefix: "rocks-lazy-" });
+  try {
+    const some = jobs.slice(0, 3);
+    const first = await openEmbedder({ workers: 2, backend: "wasm", cache });
+    assertEquals(first.started, false);
+    assertEquals(first.trunk.sha256, await manifestSha256()); // the cache is keyed before any trunk loads
+    sameResults(await first.embed(some), reference.slice(0, 3), "cold");
+    assertEquals(first.started, true);
+    first.close();
+    // Every embedding cached: no worker starts, the results are the same.
+    const second = await openEmbedder({ workers: 2, backend: "wasm", cache });
+    const counted = countingEmbedder(second, () => {});
+    sameResults(await counted.embed(some), reference.slice(0, 3), "warm");
+    assertEquals(counted.started, false);
+    // One photo more: now the workers start, and the getter says so through the counting wrapper too.
+    sameResults(await counted.embed(jobs.slice(0, 4)), reference.slice(0, 4), "one more");
+    assertEquals(counted.started, true);
+    second.close();
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("countingEmbedder() counts overlapping calls without counting a view twice", async () => {
+  const seen: number[] = [];
+  const slow = {
+    embed: async (js: EmbedJob[], onProgress?: (done: number, total: number) => void) => {
+      for (let i = 1; i <= js.length; i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        onProgress?.(i, js.length);
+      }
+      return js.map(() => ({ error: "not embedded" }));
+    },
+  };
+  const counted = countingEmbedder(slow, (n) => seen.push(n));
+  await Promise.all([counted.embed(jobs.slice(0, 5)), counted.embed(jobs.slice(0, 3))]);
+  assertEquals(seen.at(-1), 8);
+  assert(seen.every((n) => n <= 8), JSON.stringify(seen));
 });
