@@ -1,0 +1,137 @@
+/**
+ * The convolution kernel against tfjs-wasm's own, layer by layer: every
+ * distinct convolution shape of ResNet50 past its stem, at one batch size,
+ * timed through `fastConv2d` (FMA build and mul + add build) and through
+ * `tf.fused.conv2d` (XNNPACK), each with bias and ReLU, in one thread.
+ *
+ * Usage: deno run --allow-read --allow-env bench/conv.ts [--batch 4] [--seconds 0.5] [--json]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/backend.ts";
+import { fastConv2d, fastConvUsesFma, packFilter, registerFastConv } from "../lib/conv_kernel.ts";
+
+/** One convolution shape: input side, channels in and out, filter side, stride. */
+interface Layer {
+  side: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  /** How many times ResNet50 runs this shape. */
+  count: number;
+}
+
+/** ResNet50's convolutions past the stem, by shape (Keras layout: stride on the first 1×1). */
+const LAYERS: Layer[] = [
+  { side: 56, cin: 64, cout: 64, k: 1, stride: 1, count: 1 },
+  { side: 56, cin: 64, cout: 64, k: 3, stride: 1, count: 3 },
+  { side: 56, cin: 64, cout: 256, k: 1, stride: 1, count: 4 },
+  { side: 56, cin: 256, cout: 64, k: 1, stride: 1, count: 2 },
+  { side: 56, cin: 256, cout: 128, k: 1, stride: 2, count: 1 },
+  { side: 28, cin: 128, cout: 128, k: 3, stride: 1, count: 4 },
+  { side: 28, cin: 128, cout: 512, k: 1, stride: 1, count: 4 },
+  { side: 56, cin: 256, cout: 512, k: 1, stride: 2, count: 1 },
+  { side: 28, cin: 512, cout: 128, k: 1, stride: 1, count: 3 },
+  { side: 28, cin: 512, cout: 256, k: 1, stride: 2, count: 1 },
+  { side: 14, cin: 256, cout: 256, k: 3, stride: 1, count: 6 },
+  { side: 14, cin: 256, cout: 1024, k: 1, stride: 1, count: 6 },
+  { side: 28, cin: 512, cout: 1024, k: 1, stride: 2, count: 1 },
+  { side: 14, cin: 1024, cout: 256, k: 1, stride: 1, count: 5 },
+  { side: 14, cin: 1024, cout: 512, k: 1, stride: 2, count: 1 },
+  { side: 7, cin: 512, cout: 512, k: 3, stride: 1, count: 3 },
+  { side: 7, cin: 512, cout: 2048, k: 1, stride: 1, count: 3 },
+  { side: 14, cin: 1024, cout: 2048, k: 1, stride: 2, count: 1 },
+  { side: 7, cin: 2048, cout: 512, k: 1, stride: 1, count: 2 },
+];
+
+/** Mean milliseconds of `fn` over at least `seconds`, after one warm-up call. */
+function time(fn: () => void, seconds: number): number {
+  fn();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    fn();
+    n++;
+  }
+  return (performance.now() - t0) / n;
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { batch: { type: "string" }, seconds: { type: "string" }, json: { type: "boolean" } },
+  strict: true,
+});
+const batch = Number(values.batch ?? 4);
+const seconds = Number(values.seconds ?? 0.5);
+await initBackend("wasm");
+registerFastConv();
+
+const rows = LAYERS.map((l) =>
+  tf.tidy(() => {
+    const x = tf.randomUniform([batch, l.side, l.side, l.cin], -1, 1, "float32", 1) as tf.Tensor4D;
+    const filter = tf.randomUniform([l.k, l.k, l.cin, l.cout], -0.1, 0.1, "float32", 2) as tf.Tensor4D;
+    const bias = tf.randomUniform([l.cout], -1, 1, "float32", 3) as tf.Tensor1D;
+    const packed = tf.tensor1d(packFilter(filter.dataSync() as Float32Array, [l.k, l.k, l.cin, l.cout]));
+    const pad = (l.k - 1) / 2;
+    const ours = (fma: boolean) => () =>
+      fastConv2d({
+        x,
+        filter: packed,
+        bias,
+        kernelSize: l.k,
+        stride: l.stride,
+        pad,
+        outChannels: l.cout,
+        relu: true,
+        fma,
+      })
+        .dispose();
+    const theirs = () =>
+      tf.fused.conv2d({
+        x,
+        filter,
+        strides: l.stride,
+        pad: l.k === 3 ? "same" : "valid",
+        bias,
+        activation: "relu",
+      })
+        .dispose();
+    const out = Math.floor((l.side - 1) / l.stride) + 1;
+    const macs = batch * out * out * l.cout * l.cin * l.k * l.k;
+    const ms = {
+      fma: time(ours(true), seconds),
+      mulAdd: time(ours(false), seconds),
+      tfjs: time(theirs, seconds),
+    };
+    return { ...l, macs, ms };
+  })
+);
+
+if (values.json) console.log(JSON.stringify({ batch, fma: fastConvUsesFma(), rows }));
+else {
+  const g = (macs: number, ms: number) => (macs / ms / 1e6).toFixed(1).padStart(5);
+  console.log(
+    `batch ${batch}, one thread; GMAC/s (higher is better); FMA build runs here: ${fastConvUsesFma()}`,
+  );
+  console.log("layer                        ×   FMA  mul+add  tfjs  FMA/tfjs");
+  const total = { fma: 0, mulAdd: 0, tfjs: 0 };
+  for (const r of rows) {
+    const name = `${r.side}² ${r.cin}→${r.cout} ${r.k}×${r.k}/${r.stride}`;
+    console.log(
+      `${name.padEnd(28)} ${String(r.count).padStart(2)} ${g(r.macs, r.ms.fma)} ${
+        g(r.macs, r.ms.mulAdd)
+      }    ${g(r.macs, r.ms.tfjs)}  ${(r.ms.tfjs / r.ms.fma).toFixed(2)}×`,
+    );
+    for (const k of ["fma", "mulAdd", "tfjs"] as const) total[k] += r.ms[k] * r.count;
+  }
+  console.log(
+    `all ${LAYERS.reduce((a, l) => a + l.count, 0)} convolutions of one trunk call: FMA ${
+      total.fma.toFixed(0)
+    } ms, ` +
+      `mul+add ${total.mulAdd.toFixed(0)} ms, tfjs ${total.tfjs.toFixed(0)} ms (${
+        (total.tfjs / total.fma).toFixed(2)
+      }× with FMA)`,
+  );
+}
