@@ -164,6 +164,13 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       }  ${r.note}`,
     );
   };
+  /** A peer row's `speedup` and `vsOurs` against our row `ourId` (more img/s, or fewer seconds, is faster). */
+  const versus = (ourId: string, peer: number, unit: Row["unit"]): Pick<Row, "speedup" | "vsOurs"> => {
+    const ours = rows.find((r) => r.id === ourId)?.value ?? null;
+    if (ours === null) return {};
+    const speedup = unit === "img/s" ? ours / peer : peer / ours;
+    return { speedup, vsOurs: compareText(speedup) };
+  };
   const skip = (id: string, label: string, unit: Row["unit"], why: string) =>
     add({ id, label, value: null, unit, rssMB: null, cores: null, note: `skipped: ${why}`, load: null });
 
@@ -199,8 +206,6 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       });
       const j = m.code === 0 ? lastJson(m.stdout) : undefined;
       if (!j) return skip(id, label, "img/s", `failed: ${failure(m)}`);
-      const ours = vs ? rows.find((r) => r.id === vs.ourId)?.value ?? null : null;
-      const speedup = ours === null ? undefined : ours / (j.imagesPerSecond as number);
       add({
         id,
         label,
@@ -208,7 +213,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         unit: "img/s",
         rssMB: m.peakRssMB,
         cores: j.coresUsed as number | null,
-        ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+        ...(vs ? versus(vs.ourId, j.imagesPerSecond as number, "img/s") : {}),
         note: `${vs ? `vs ${vs.ourId}; ` : ""}${j.images} views in ${
           (j.seconds as number).toFixed(1)
         } s; start ${(j.startSeconds as number).toFixed(1)} s; ${j.backend}`,
@@ -341,8 +346,6 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           skip(id, label, "img/s", `failed: ${failure(m)}`);
           continue;
         }
-        const ours = rows.find((r) => r.id === ourId)?.value ?? null;
-        const speedup = ours === null ? undefined : ours / (j.imagesPerSecond as number);
         add({
           id,
           label,
@@ -350,7 +353,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           unit: "img/s",
           rssMB: m.peakRssMB,
           cores: coresOf(m),
-          ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+          ...versus(ourId, j.imagesPerSecond as number, "img/s"),
           note: `vs ${ourId}; ${j.runtime}; torchvision ResNet50 graph, random weights`,
           load,
           raw: j,
@@ -430,8 +433,6 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         ], { cwd: ROOT });
         const j = m.code === 0 ? lastJson(m.stdout) : undefined;
         if (!j) return skip(id, label, "s", `failed: ${failure(m)}`);
-        const ours = rows.find((r) => r.id === ourId)?.value ?? null;
-        const speedup = ours === null ? undefined : m.wallSeconds / ours;
         add({
           id,
           label,
@@ -439,7 +440,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           unit: "s",
           rssMB: m.peakRssMB,
           cores: coresOf(m),
-          ...(speedup !== undefined ? { speedup, vsOurs: compareText(speedup) } : {}),
+          ...versus(ourId, m.wallSeconds, "s"),
           note:
             `vs ${ourId}; ${j.steps} steps, trunk ran ${j.trunkImages} images; torch ${j.torch}, random weights`,
           load,

@@ -122,29 +122,24 @@ class Body {
     this.localTypes.push(type);
     return this.next++;
   }
-  get(i: number): this {
-    this.code.push(OP.localGet, ...uleb(i));
-    return this;
-  }
-  set(i: number): this {
-    this.code.push(OP.localSet, ...uleb(i));
-    return this;
-  }
-  tee(i: number): this {
-    this.code.push(OP.localTee, ...uleb(i));
-    return this;
-  }
-  i32(v: number): this {
-    this.code.push(OP.i32Const, ...sleb(v));
-    return this;
-  }
   op(...bytes: number[]): this {
     this.code.push(...bytes);
     return this;
   }
+  get(i: number): this {
+    return this.op(OP.localGet, ...uleb(i));
+  }
+  set(i: number): this {
+    return this.op(OP.localSet, ...uleb(i));
+  }
+  tee(i: number): this {
+    return this.op(OP.localTee, ...uleb(i));
+  }
+  i32(v: number): this {
+    return this.op(OP.i32Const, ...sleb(v));
+  }
   simd(opcode: number, ...immediates: number[]): this {
-    this.code.push(0xfd, ...uleb(opcode), ...immediates);
-    return this;
+    return this.op(0xfd, ...uleb(opcode), ...immediates);
   }
   /** `v128.load` / `v128.store` / `v128.load32_splat` with a constant offset. */
   mem(opcode: number, offset: number): this {
