@@ -10,7 +10,13 @@
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend.ts";
-import { fastConv2d, fastConvUsesFma, packFilter, registerFastConv } from "../lib/conv_kernel.ts";
+import {
+  fastConv2d,
+  fastConvUsesFma,
+  packFilter,
+  packWinogradFilter,
+  registerFastConv,
+} from "../lib/conv_kernel.ts";
 
 /** One convolution shape: input side, channels in and out, filter side, stride. */
 interface Layer {
@@ -68,70 +74,67 @@ const seconds = Number(values.seconds ?? 0.5);
 await initBackend("wasm");
 registerFastConv();
 
-const rows = LAYERS.map((l) =>
-  tf.tidy(() => {
-    const x = tf.randomUniform([batch, l.side, l.side, l.cin], -1, 1, "float32", 1) as tf.Tensor4D;
-    const filter = tf.randomUniform([l.k, l.k, l.cin, l.cout], -0.1, 0.1, "float32", 2) as tf.Tensor4D;
-    const bias = tf.randomUniform([l.cout], -1, 1, "float32", 3) as tf.Tensor1D;
-    const packed = tf.tensor1d(packFilter(filter.dataSync() as Float32Array, [l.k, l.k, l.cin, l.cout]));
-    const pad = (l.k - 1) / 2;
-    const ours = (fma: boolean) => () =>
-      fastConv2d({
-        x,
-        filter: packed,
-        bias,
-        kernelSize: l.k,
-        stride: l.stride,
-        pad,
-        outChannels: l.cout,
-        relu: true,
-        fma,
-      })
-        .dispose();
-    const theirs = () =>
-      tf.fused.conv2d({
-        x,
-        filter,
-        strides: l.stride,
-        pad: l.k === 3 ? "same" : "valid",
-        bias,
-        activation: "relu",
-      })
-        .dispose();
-    const out = Math.floor((l.side - 1) / l.stride) + 1;
-    const macs = batch * out * out * l.cout * l.cin * l.k * l.k;
-    const ms = {
-      fma: time(ours(true), seconds),
-      mulAdd: time(ours(false), seconds),
-      tfjs: time(theirs, seconds),
-    };
-    return { ...l, macs, ms };
-  })
-);
+const rows = LAYERS.map((l) => {
+  const x = tf.randomUniform([batch, l.side, l.side, l.cin], -1, 1, "float32", 1) as tf.Tensor4D;
+  const filter = tf.randomUniform([l.k, l.k, l.cin, l.cout], -0.1, 0.1, "float32", 2) as tf.Tensor4D;
+  const bias = tf.randomUniform([l.cout], -1, 1, "float32", 3) as tf.Tensor1D;
+  const values = filter.dataSync() as Float32Array;
+  const packed = tf.tensor1d(packFilter(values, [l.k, l.k, l.cin, l.cout]));
+  const winograd = l.k === 3 ? tf.tensor1d(packWinogradFilter(values, l.cin, l.cout)) : undefined;
+  const attrs = { kernelSize: l.k, stride: l.stride, pad: (l.k - 1) / 2, outChannels: l.cout, relu: true };
+  const ours = (fma: boolean) => () => fastConv2d({ x, filter: packed, bias, ...attrs, fma }).dispose();
+  const wino = () => fastConv2d({ x, filter: winograd!, bias, ...attrs, winograd: true }).dispose();
+  const theirs = () =>
+    tf.fused.conv2d({
+      x,
+      filter,
+      strides: l.stride,
+      pad: l.k === 3 ? "same" : "valid",
+      bias,
+      activation: "relu",
+    })
+      .dispose();
+  const out = Math.floor((l.side - 1) / l.stride) + 1;
+  const macs = batch * out * out * l.cout * l.cin * l.k * l.k;
+  const fma = time(ours(true), seconds);
+  const ms = {
+    fma,
+    mulAdd: time(ours(false), seconds),
+    winograd: winograd ? time(wino, seconds) : null,
+    tfjs: time(theirs, seconds),
+  };
+  tf.dispose([x, filter, bias, packed, ...(winograd ? [winograd] : [])]);
+  return { ...l, macs, ms, trunk: ms.winograd ?? fma };
+});
 
 if (values.json) console.log(JSON.stringify({ batch, fma: fastConvUsesFma(), rows }));
 else {
-  const g = (macs: number, ms: number) => (macs / ms / 1e6).toFixed(1).padStart(5);
+  const g = (macs: number, ms: number | null) =>
+    (ms === null ? "—" : (macs / ms / 1e6).toFixed(1)).padStart(6);
   console.log(
-    `batch ${batch}, one thread; GMAC/s (higher is better); FMA build runs here: ${fastConvUsesFma()}`,
+    `batch ${batch}, one thread; GMAC/s of the direct convolution's multiply-adds (higher is better)`,
   );
-  console.log("layer                        ×   FMA  mul+add  tfjs  FMA/tfjs");
-  const total = { fma: 0, mulAdd: 0, tfjs: 0 };
+  console.log(`FMA build runs here: ${fastConvUsesFma()}; "trunk" = what the trunk runs (Winograd for 3×3)`);
+  console.log("layer                        ×    FMA mul+add  Winograd  tfjs  trunk/tfjs");
+  const total = { fma: 0, mulAdd: 0, trunk: 0, tfjs: 0 };
   for (const r of rows) {
     const name = `${r.side}² ${r.cin}→${r.cout} ${r.k}×${r.k}/${r.stride}`;
     console.log(
-      `${name.padEnd(28)} ${String(r.count).padStart(2)} ${g(r.macs, r.ms.fma)} ${
+      `${name.padEnd(28)} ${String(r.count).padStart(2)} ${g(r.macs, r.ms.fma)}  ${
         g(r.macs, r.ms.mulAdd)
-      }    ${g(r.macs, r.ms.tfjs)}  ${(r.ms.tfjs / r.ms.fma).toFixed(2)}×`,
+      }    ${g(r.macs, r.ms.winograd)} ${g(r.macs, r.ms.tfjs)}  ${(r.ms.tfjs / r.trunk).toFixed(2)}×`,
     );
-    for (const k of ["fma", "mulAdd", "tfjs"] as const) total[k] += r.ms[k] * r.count;
+    total.fma += r.ms.fma * r.count;
+    total.mulAdd += r.ms.mulAdd * r.count;
+    total.trunk += r.trunk * r.count;
+    total.tfjs += r.ms.tfjs * r.count;
   }
+  const f = (ms: number) => `${ms.toFixed(0)} ms`;
   console.log(
-    `all ${LAYERS.reduce((a, l) => a + l.count, 0)} convolutions of one trunk call: FMA ${
-      total.fma.toFixed(0)
-    } ms, ` +
-      `mul+add ${total.mulAdd.toFixed(0)} ms, tfjs ${total.tfjs.toFixed(0)} ms (${
-        (total.tfjs / total.fma).toFixed(2)
-      }× with FMA)`,
+    `all ${LAYERS.reduce((a, l) => a + l.count, 0)} convolutions of one trunk call: as the trunk runs them ` +
+      `${f(total.trunk)}, direct FMA ${f(total.fma)}, direct mul+add ${f(total.mulAdd)}, tfjs ${
+        f(total.tfjs)
+      } ` +
+      `(${(total.tfjs / total.trunk).toFixed(2)}× tfjs's speed)`,
   );
 }

@@ -28,8 +28,14 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
 }
 
-type ConvFn = (...args: number[]) => void;
-const instances = new WeakMap<WebAssembly.Memory, Map<boolean, ConvFn>>();
+type WasmFn = (...args: number[]) => void;
+/** The module's functions (see `conv_wasm.ts`). */
+interface Kernels {
+  conv: WasmFn;
+  winogradIn: WasmFn;
+  winogradOut: WasmFn;
+}
+const instances = new WeakMap<WebAssembly.Memory, Map<boolean, Kernels>>();
 let relaxed: boolean | undefined;
 
 /**
@@ -59,17 +65,17 @@ export function fastConvUsesFma(): boolean {
 }
 
 /** The kernel instantiated on `memory` (one per tfjs-wasm heap and build). */
-function convFor(memory: WebAssembly.Memory, fma: boolean): ConvFn {
+function kernelsFor(memory: WebAssembly.Memory, fma: boolean): Kernels {
   let builds = instances.get(memory);
   if (!builds) instances.set(memory, builds = new Map());
-  let fn = builds.get(fma);
-  if (!fn) {
+  let fns = builds.get(fma);
+  if (!fns) {
     const bytes = convModuleBytes({ fma }) as Uint8Array<ArrayBuffer>;
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    fn = instance.exports.conv as ConvFn;
-    builds.set(fma, fn);
+    fns = instance.exports as unknown as Kernels;
+    builds.set(fma, fns);
   }
-  return fn;
+  return fns;
 }
 
 /**
@@ -98,6 +104,42 @@ export function packFilter(
   return out;
 }
 
+/**
+ * Winograd F(2×2, 3×3) weights of a `[3, 3, cin, cout]` filter:
+ * U = G g Gᵀ for each (cin, cout), G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]],
+ * stored as 16 matrices `[cin, cout]` (ξ = 4·row + column), each packed by
+ * {@linkcode packFilter}.
+ * @param filter The filter's values, HWIO order.
+ * @param cin Input channels.
+ * @param cout Output channels.
+ * @returns `16 · cin · cout` floats.
+ */
+export function packWinogradFilter(filter: Float32Array, cin: number, cout: number): Float32Array {
+  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const u = Array.from({ length: 16 }, () => new Float32Array(cin * cout));
+  const g = new Float64Array(9);
+  const gg = new Float64Array(12); // G g: [4, 3]
+  for (let c = 0; c < cin; c++) {
+    for (let o = 0; o < cout; o++) {
+      for (let k = 0; k < 9; k++) g[k] = filter[k * cin * cout + c * cout + o]!;
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 3; j++) {
+          gg[i * 3 + j] = G[i]![0]! * g[j]! + G[i]![1]! * g[3 + j]! + G[i]![2]! * g[6 + j]!;
+        }
+      }
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          u[i * 4 + j]![c * cout + o] = gg[i * 3]! * G[j]![0]! + gg[i * 3 + 1]! * G[j]![1]! +
+            gg[i * 3 + 2]! * G[j]![2]!;
+        }
+      }
+    }
+  }
+  const out = new Float32Array(16 * cin * cout);
+  u.forEach((m, xi) => out.set(packFilter(m, [1, 1, cin, cout]), xi * cin * cout));
+  return out;
+}
+
 /** Whether a `[k, k, cin, cout]` convolution fits the kernel. */
 export function fastConvFits(cin: number, cout: number): boolean {
   return cin % CIN_STEP === 0 && cout % PANEL === 0;
@@ -117,31 +159,57 @@ export interface FastConvAttrs {
   relu: boolean;
   /** Use the FMA build (ignored where relaxed SIMD is missing). @default true */
   fma?: boolean;
+  /**
+   * The filter is packed by {@linkcode packWinogradFilter}: run Winograd
+   * F(2×2, 3×3) (3×3, stride 1, pad 1, no residual; 2.25× fewer multiplies).
+   */
+  winograd?: boolean;
 }
 
-function fastConvKernel(
-  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
-): tf.TensorInfo {
-  const be = backend as WasmBackendLike;
-  const { x, filter, bias, residual } = inputs as Record<string, tf.TensorInfo>;
-  const { kernelSize: k, stride, pad, outChannels: cout, relu, fma } = attrs as unknown as FastConvAttrs;
-  const [n, h, w, cin] = x!.shape as [number, number, number, number];
-  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
-  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+/** Mallocs `bytes[i]` for each i, runs `use`, frees them all. */
+function withScratch(be: WasmBackendLike, bytes: number[], use: (ptrs: number[]) => void): void {
+  const ptrs: number[] = [];
+  try {
+    for (const b of bytes) ptrs.push(be.wasm._malloc(b) >>> 0);
+    use(ptrs);
+  } finally {
+    for (const p of ptrs) be.wasm._free(p);
+  }
+}
+
+/** What both paths need: sizes, pointers, the kernels. */
+interface ConvCall {
+  be: WasmBackendLike;
+  fns: Kernels;
+  x: number;
+  filter: number;
+  bias: number;
+  out: number;
+  residual: number;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  oh: number;
+  ow: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: number;
+  relu: boolean;
+}
+
+/** The implicit GEMM straight on the input: one row pointer per (output pixel, tap). */
+function directConv(c: ConvCall): void {
+  const { n, h, w, cin, oh, ow, cout, k, stride, pad } = c;
   const pixels = n * oh * ow;
   const taps = k * k;
-  const out = be.makeOutput([n, oh, ow, cout], "float32");
-  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
   const groups = Math.ceil(pixels / ROWS);
-  // Scratch: cin zeros (the padding row) and the row-pointer table.
-  const zero = be.wasm._malloc(cin * 4) >>> 0;
-  const table = be.wasm._malloc(groups * taps * ROWS * 4) >>> 0;
-  try {
-    const memory = be.wasm.asm.memory;
-    new Float32Array(memory.buffer, zero, cin).fill(0);
-    const rows = new Int32Array(memory.buffer, table, groups * taps * ROWS);
-    const xBase = offset(x!);
-    const rowBytes = cin * 4;
+  const rowBytes = cin * 4;
+  withScratch(c.be, [rowBytes, groups * taps * ROWS * 4], ([zero, table]) => {
+    const memory = c.be.wasm.asm.memory;
+    new Float32Array(memory.buffer, zero!, cin).fill(0);
+    const rows = new Int32Array(memory.buffer, table!, groups * taps * ROWS);
     for (let g = 0; g < groups; g++) {
       for (let r = 0; r < ROWS; r++) {
         const q = Math.min(g * ROWS + r, pixels - 1); // the last group repeats its last pixel
@@ -155,30 +223,139 @@ function fastConvKernel(
           for (let kx = 0; kx < k; kx++, slot += ROWS) {
             const ix = ox * stride - pad + kx;
             rows[slot] = iy < 0 || iy >= h || ix < 0 || ix >= w
-              ? zero
-              : xBase + ((img * h + iy) * w + ix) * rowBytes;
+              ? zero!
+              : c.x + ((img * h + iy) * w + ix) * rowBytes;
           }
         }
       }
     }
     const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * taps * rowBytes)));
-    convFor(memory, fma !== false && fastConvUsesFma())(
-      offset(filter!),
-      offset(bias!),
-      offset(out),
-      residual ? offset(residual) : 0,
-      table,
+    c.fns.conv(
+      c.filter,
+      c.bias,
+      c.out,
+      c.residual,
+      table!,
       pixels,
       cin,
       cout,
       taps,
-      relu ? 1 : 0,
+      c.relu ? 1 : 0,
       blockGroups,
     );
-  } finally {
-    be.wasm._free(table);
-    be.wasm._free(zero);
+  });
+}
+
+/**
+ * Winograd F(2×2, 3×3) (3×3, stride 1, pad 1): each 4×4 input tile → 16
+ * transformed rows (`winogradIn`), 16 GEMMs of the tiles by U[ξ] (the same
+ * `conv` with one tap), then 2×2 output pixels per tile (`winogradOut`).
+ */
+function winogradConv(c: ConvCall): void {
+  const { n, h, w, cin, oh, ow, cout } = c;
+  const th = Math.ceil(oh / 2), tw = Math.ceil(ow / 2);
+  const tiles = n * th * tw;
+  const groups = Math.ceil(tiles / ROWS);
+  const sizes = [
+    Math.max(cin, cout) * 4, // zeros: the padding row, and the GEMMs' bias
+    tiles * 16 * 4, // input row pointers per tile
+    16 * tiles * cin * 4, // V
+    16 * tiles * cout * 4, // M
+    16 * groups * ROWS * 4, // the GEMMs' row pointers into V
+    tiles * 4 * 4, // output row pointers per tile
+  ];
+  withScratch(c.be, sizes, ([zero, inTable, v, m, gemmTable, outTable]) => {
+    const memory = c.be.wasm.asm.memory;
+    new Float32Array(memory.buffer, zero!, Math.max(cin, cout)).fill(0);
+    const ins = new Int32Array(memory.buffer, inTable!, tiles * 16);
+    const outs = new Int32Array(memory.buffer, outTable!, tiles * 4);
+    for (let t = 0; t < tiles; t++) {
+      const tx = t % tw;
+      const rest = (t - tx) / tw;
+      const ty = rest % th;
+      const img = (rest - ty) / th;
+      for (let i = 0; i < 4; i++) {
+        const iy = 2 * ty - 1 + i;
+        for (let j = 0; j < 4; j++) {
+          const ix = 2 * tx - 1 + j;
+          ins[t * 16 + i * 4 + j] = iy < 0 || iy >= h || ix < 0 || ix >= w
+            ? zero!
+            : c.x + ((img * h + iy) * w + ix) * cin * 4;
+        }
+      }
+      for (let a = 0; a < 2; a++) {
+        for (let b = 0; b < 2; b++) {
+          const oy = 2 * ty + a, ox = 2 * tx + b;
+          outs[t * 4 + a * 2 + b] = oy < oh && ox < ow ? c.out + ((img * oh + oy) * ow + ox) * cout * 4 : 0;
+        }
+      }
+    }
+    const gemmRows = new Int32Array(memory.buffer, gemmTable!, 16 * groups * ROWS);
+    for (let xi = 0; xi < 16; xi++) {
+      for (let q = 0; q < groups * ROWS; q++) {
+        gemmRows[xi * groups * ROWS + q] = v! + (xi * tiles + Math.min(q, tiles - 1)) * cin * 4;
+      }
+    }
+    c.fns.winogradIn(inTable!, v!, tiles, cin);
+    const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * cin * 4)));
+    for (let xi = 0; xi < 16; xi++) {
+      c.fns.conv(
+        c.filter + xi * cin * cout * 4,
+        zero!,
+        m! + xi * tiles * cout * 4,
+        0,
+        gemmTable! + xi * groups * ROWS * 4,
+        tiles,
+        cin,
+        cout,
+        1,
+        0,
+        blockGroups,
+      );
+    }
+    c.fns.winogradOut(m!, outTable!, tiles, cout, c.bias, c.relu ? 1 : 0);
+  });
+}
+
+function fastConvKernel(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const be = backend as WasmBackendLike;
+  const { x, filter, bias, residual } = inputs as Record<string, tf.TensorInfo>;
+  const { kernelSize: k, stride, pad, outChannels: cout, relu, fma, winograd } =
+    attrs as unknown as FastConvAttrs;
+  const [n, h, w, cin] = x!.shape as [number, number, number, number];
+  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
+  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+  if (winograd && (k !== 3 || stride !== 1 || pad !== 1 || residual)) {
+    throw new Error(
+      `Winograd takes 3×3 filters, stride 1, pad 1, no residual; got ${k}×${k}, ${stride}, ${pad}`,
+    );
   }
+  const out = be.makeOutput([n, oh, ow, cout], "float32");
+  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
+  const call: ConvCall = {
+    be,
+    fns: kernelsFor(be.wasm.asm.memory, fma !== false && fastConvUsesFma()),
+    x: offset(x!),
+    filter: offset(filter!),
+    bias: offset(bias!),
+    out: offset(out),
+    residual: residual ? offset(residual) : 0,
+    n,
+    h,
+    w,
+    cin,
+    oh,
+    ow,
+    cout,
+    k,
+    stride,
+    pad,
+    relu,
+  };
+  if (winograd) winogradConv(call);
+  else directConv(call);
   return out;
 }
 

@@ -51,6 +51,30 @@ export const CONV_PARAMS = [
   "blockGroups", // groups of ROWS pixels per cache block
 ] as const;
 
+/**
+ * Parameters of `winogradIn`: the Winograd F(2×2, 3×3) input transform
+ * V = Bᵀ d B of every 4×4 input tile, 4 channels at a time.
+ */
+export const WINOGRAD_IN_PARAMS = [
+  "table", // [tiles, 16] pointers to the tile's input rows (a zero row outside the image)
+  "v", // out: [16, tiles, cin]
+  "tiles",
+  "cin",
+] as const;
+
+/**
+ * Parameters of `winogradOut`: the output transform Y = Aᵀ M A of every tile
+ * (2×2 output pixels), + bias, then ReLU when asked.
+ */
+export const WINOGRAD_OUT_PARAMS = [
+  "m", // [16, tiles, cout]: the 16 products V[ξ]·U[ξ]
+  "table", // [tiles, 4] pointers to the tile's output rows, 0 for a pixel past the edge
+  "tiles",
+  "cout",
+  "bias", // [cout]
+  "relu",
+] as const;
+
 // Opcodes used below (WebAssembly core + SIMD + relaxed SIMD).
 const OP = {
   block: 0x02,
@@ -78,6 +102,7 @@ const SIMD = {
   store: 0x0b,
   const: 0x0c,
   f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Pmax: 0xeb,
   f32x4RelaxedMadd: 0x105,
@@ -180,11 +205,16 @@ export interface ConvModuleOptions {
  * @returns The module's bytes.
  */
 export function convModuleBytes(options: ConvModuleOptions = {}): Uint8Array {
-  const fma = options.fma ?? true;
-  const P = Object.fromEntries(CONV_PARAMS.map((name, i) => [name, i])) as Record<
-    typeof CONV_PARAMS[number],
-    number
-  >;
+  return assemble([
+    { name: "conv", params: CONV_PARAMS.length, body: convBody(options.fma ?? true) },
+    { name: "winogradIn", params: WINOGRAD_IN_PARAMS.length, body: winogradInBody() },
+    { name: "winogradOut", params: WINOGRAD_OUT_PARAMS.length, body: winogradOutBody() },
+  ]);
+}
+
+/** The `conv` function: the implicit GEMM described in the module doc. */
+function convBody(fma: boolean): Body {
+  const P = indices(CONV_PARAMS);
   const f = new Body(CONV_PARAMS.length);
   const [panel, group, tap, w, wEnd, rowPtrs, q, block, groups, o, panels, blockEnd, wPanel] = Array.from(
     { length: 13 },
@@ -292,25 +322,168 @@ export function convModuleBytes(options: ConvModuleOptions = {}): Uint8Array {
     }, () => f.stepLess(panel, 1, panels));
     f.get(blockEnd).set(block);
   }, () => f.get(block).get(groups).op(OP.i32LtU));
-  f.op(OP.end);
 
-  const locals = [...uleb(f.localTypes.length), ...f.localTypes.flatMap((t) => [1, t])];
-  const body = [...locals, ...f.code];
+  return f;
+}
+
+/** Indices of a parameter list, by name. */
+function indices<T extends readonly string[]>(names: T): Record<T[number], number> {
+  return Object.fromEntries(names.map((name, i) => [name, i])) as Record<T[number], number>;
+}
+
+/** `a ± b` for two v128 locals, left on the stack. */
+function combine(f: Body, a: number, op: number, b: number): Body {
+  return f.get(a).get(b).simd(op);
+}
+
+/**
+ * `winogradIn`: for each tile, 16 input rows → 16 rows of V, by
+ * t = Bᵀ d (rows), then V = t B (columns), with
+ * Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]].
+ */
+function winogradInBody(): Body {
+  const P = indices(WINOGRAD_IN_PARAMS);
+  const f = new Body(WINOGRAD_IN_PARAMS.length);
+  const [t, o, end, vt, xs] = Array.from({ length: 5 }, () => f.local(I32)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const src = Array.from({ length: 16 }, () => f.local(I32));
+  const d = Array.from({ length: 16 }, () => f.local(V128));
+  const r = Array.from({ length: 16 }, () => f.local(V128));
+  const { f32x4Add: ADD, f32x4Sub: SUB } = SIMD;
+  f.when(() => f.get(P.tiles), () => {
+    f.get(P.tiles).get(P.cin).op(OP.i32Mul).i32(2).op(OP.i32Shl).set(xs); // ξ stride in V: tiles·cin·4
+    f.get(P.cin).i32(2).op(OP.i32Shl).set(end);
+    f.i32(0).set(t);
+    f.doWhile(() => {
+      for (let k = 0; k < 16; k++) {
+        f.get(P.table).get(t).i32(6).op(OP.i32Shl).op(OP.i32Add).op(OP.i32Load, 2, ...uleb(k * 4)).set(
+          src[k]!,
+        );
+      }
+      // vt = v + t·cin·4
+      f.get(P.v).get(t).get(end).op(OP.i32Mul).op(OP.i32Add).set(vt);
+      f.i32(0).set(o);
+      f.doWhile(() => {
+        for (let k = 0; k < 16; k++) f.get(src[k]!).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(d[k]!);
+        // Rows: r[0j] = d0j − d2j, r[1j] = d1j + d2j, r[2j] = d2j − d1j, r[3j] = d1j − d3j.
+        for (let j = 0; j < 4; j++) {
+          const [d0, d1, d2, d3] = [d[j]!, d[4 + j]!, d[8 + j]!, d[12 + j]!];
+          combine(f, d0, SUB, d2).set(r[j]!);
+          combine(f, d1, ADD, d2).set(r[4 + j]!);
+          combine(f, d2, SUB, d1).set(r[8 + j]!);
+          combine(f, d1, SUB, d3).set(r[12 + j]!);
+        }
+        // Columns, stored at V[ξ = 4i + j][t][o].
+        for (let i = 0; i < 4; i++) {
+          const [a0, a1, a2, a3] = [r[4 * i]!, r[4 * i + 1]!, r[4 * i + 2]!, r[4 * i + 3]!];
+          const out: [number, number, number][] = [[a0, SUB, a2], [a1, ADD, a2], [a2, SUB, a1], [
+            a1,
+            SUB,
+            a3,
+          ]];
+          out.forEach(([a, op, b], j) => {
+            f.get(vt).get(o).op(OP.i32Add).get(xs).i32(4 * i + j).op(OP.i32Mul).op(OP.i32Add);
+            combine(f, a, op, b).mem(SIMD.store, 0);
+          });
+        }
+      }, () => f.get(o).i32(16).op(OP.i32Add).tee(o).get(end).op(OP.i32LtU));
+    }, () => f.stepLess(t, 1, P.tiles));
+  });
+  return f;
+}
+
+/**
+ * `winogradOut`: for each tile, 16 rows of M → 2×2 output rows, by
+ * s = Aᵀ M (rows), then Y = s A (columns), with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]];
+ * then + bias and ReLU, stored where the table points (not where it holds 0).
+ */
+function winogradOutBody(): Body {
+  const P = indices(WINOGRAD_OUT_PARAMS);
+  const f = new Body(WINOGRAD_OUT_PARAMS.length);
+  const [t, o, end, mt, xs] = Array.from({ length: 5 }, () => f.local(I32)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const dst = Array.from({ length: 4 }, () => f.local(I32));
+  const m = Array.from({ length: 16 }, () => f.local(V128));
+  const srow = Array.from({ length: 8 }, () => f.local(V128));
+  const y = Array.from({ length: 4 }, () => f.local(V128));
+  const bias = f.local(V128);
+  const { f32x4Add: ADD, f32x4Sub: SUB } = SIMD;
+  f.when(() => f.get(P.tiles), () => {
+    f.get(P.tiles).get(P.cout).op(OP.i32Mul).i32(2).op(OP.i32Shl).set(xs); // ξ stride in M: tiles·cout·4
+    f.get(P.cout).i32(2).op(OP.i32Shl).set(end);
+    f.i32(0).set(t);
+    f.doWhile(() => {
+      for (let k = 0; k < 4; k++) {
+        f.get(P.table).get(t).i32(4).op(OP.i32Shl).op(OP.i32Add).op(OP.i32Load, 2, ...uleb(k * 4)).set(
+          dst[k]!,
+        );
+      }
+      f.get(P.m).get(t).get(end).op(OP.i32Mul).op(OP.i32Add).set(mt); // m + t·cout·4
+      f.i32(0).set(o);
+      f.doWhile(() => {
+        for (let k = 0; k < 16; k++) {
+          f.get(mt).get(o).op(OP.i32Add).get(xs).i32(k).op(OP.i32Mul).op(OP.i32Add).mem(SIMD.load, 0).set(
+            m[k]!,
+          );
+        }
+        // Rows: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j.
+        for (let j = 0; j < 4; j++) {
+          combine(f, m[j]!, ADD, m[4 + j]!).get(m[8 + j]!).simd(ADD).set(srow[j]!);
+          combine(f, m[4 + j]!, SUB, m[8 + j]!).get(m[12 + j]!).simd(SUB).set(srow[4 + j]!);
+        }
+        // Columns: y[i0] = si0 + si1 + si2, y[i1] = si1 − si2 − si3.
+        f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(bias);
+        for (let i = 0; i < 2; i++) {
+          const s0 = srow[4 * i]!, s1 = srow[4 * i + 1]!, s2 = srow[4 * i + 2]!, s3 = srow[4 * i + 3]!;
+          combine(f, s0, ADD, s1).get(s2).simd(ADD).get(bias).simd(ADD).set(y[2 * i]!);
+          combine(f, s1, SUB, s2).get(s3).simd(SUB).get(bias).simd(ADD).set(y[2 * i + 1]!);
+        }
+        for (let k = 0; k < 4; k++) {
+          f.when(() => f.get(P.relu), () => {
+            f.get(y[k]!).simd(SIMD.const, ...new Array(16).fill(0)).simd(SIMD.f32x4Pmax).set(y[k]!);
+          });
+          f.when(
+            () => f.get(dst[k]!),
+            () => f.get(dst[k]!).get(o).op(OP.i32Add).get(y[k]!).mem(SIMD.store, 0),
+          );
+        }
+      }, () => f.get(o).i32(16).op(OP.i32Add).tee(o).get(end).op(OP.i32LtU));
+    }, () => f.stepLess(t, 1, P.tiles));
+  });
+  return f;
+}
+
+/**
+ * The module: `env.memory` imported (the tfjs-wasm heap), each function of
+ * type `(i32 × params) → ()` exported under its name.
+ */
+function assemble(functions: { name: string; params: number; body: Body }[]): Uint8Array {
   const ascii = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
+  const types = functions.flatMap((fn) => [0x60, fn.params, ...new Array(fn.params).fill(I32), 0]);
+  const exports = functions.flatMap((fn, i) => [...ascii(fn.name), 0x00, i]);
+  const codes = functions.flatMap((fn) => {
+    const b = fn.body;
+    const body = [...uleb(b.localTypes.length), ...b.localTypes.flatMap((t) => [1, t]), ...b.code, OP.end];
+    return [...uleb(body.length), ...body];
+  });
+  const n = functions.length;
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00, // "\0asm", version 1
-    ...section(1, [1, 0x60, CONV_PARAMS.length, ...CONV_PARAMS.map(() => I32), 0]), // type: (i32 × 11) → ()
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
+    ...section(1, [n, ...types]),
     ...section(2, [1, ...ascii("env"), ...ascii("memory"), 0x02, 0x00, 0x01]), // import memory, min 1 page
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(7, [1, ...ascii("conv"), 0x00, 0x00]), // export it as "conv"
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(3, [n, ...functions.map((_, i) => i)]), // function i has type i
+    ...section(7, [n, ...exports]),
+    ...section(10, [n, ...codes]),
   ]);
 }
 

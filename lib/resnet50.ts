@@ -10,7 +10,14 @@
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-import { fastConv2d, fastConvEnabled, fastConvFits, packFilter, registerFastConv } from "./conv_kernel.ts";
+import {
+  fastConv2d,
+  fastConvEnabled,
+  fastConvFits,
+  packFilter,
+  packWinogradFilter,
+  registerFastConv,
+} from "./conv_kernel.ts";
 import { RocksError } from "./errors.ts";
 import type { ResnetWeights } from "./weights.ts";
 
@@ -30,7 +37,7 @@ export const EMBEDDING_SIZE = 2048;
 
 /** A convolution with its batch-norm folded in. */
 interface Conv {
-  /** `[k, k, cin, cout]`, or packed for the fast WASM kernel (`packFilter`). */
+  /** `[k, k, cin, cout]`, or packed for the fast WASM kernel (`packWinogradFilter` for 3×3, else `packFilter`). */
   filter: tf.Tensor;
   bias: tf.Tensor1D;
   k: number;
@@ -192,9 +199,9 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
     }
     const fast = useFast && fastConvFits(cin, cout);
     convs.set(name, {
-      filter: fast
-        ? tf.tensor1d(packFilter(filter, [k, k, cin, cout]))
-        : tf.tensor4d(filter, [k, k, cin, cout]),
+      filter: !fast ? tf.tensor4d(filter, [k, k, cin, cout]) : tf.tensor1d(
+        k === 3 ? packWinogradFilter(filter, cin, cout) : packFilter(filter, [k, k, cin, cout]),
+      ),
       bias: tf.tensor1d(bias),
       k,
       cout,
@@ -219,6 +226,7 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
         pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
         outChannels: c.cout,
         relu,
+        winograd: c.k === 3, // every 3×3 here has stride 1 and "same" padding
         ...(residual ? { residual } : {}),
       });
     }

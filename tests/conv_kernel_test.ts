@@ -6,6 +6,7 @@ import {
   fastConvFits,
   fastConvUsesFma,
   packFilter,
+  packWinogradFilter,
   registerFastConv,
 } from "../lib/conv_kernel.ts";
 import { convModuleBytes, hasRelaxedSimd } from "../lib/conv_wasm.ts";
@@ -96,6 +97,45 @@ for (const fma of [true, false]) {
     assertEquals(tf.memory().numTensors, before);
   });
 }
+
+Deno.test("fastConv2d() with Winograd F(2×2, 3×3) equals tfjs's 3×3 conv2d + bias + ReLU, odd sides included", () => {
+  const before = tf.memory().numTensors;
+  const cases = [
+    { n: 1, h: 7, w: 7, cin: 4, cout: 8 }, // 7 × 7: the last tile row and column are half outside
+    { n: 2, h: 6, w: 9, cin: 16, cout: 16 },
+    { n: 3, h: 1, w: 2, cin: 8, cout: 24 },
+    { n: 1, h: 14, w: 14, cin: 64, cout: 64 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    for (const relu of [false, true]) {
+      for (const fma of [true, false]) {
+        tf.tidy(() => {
+          const x = tf.randomUniform([c.n, c.h, c.w, c.cin], -2, 2, "float32", i + 31) as tf.Tensor4D;
+          const filter = tf.randomUniform([3, 3, c.cin, c.cout], -1, 1, "float32", i + 37) as tf.Tensor4D;
+          const bias = tf.randomUniform([c.cout], -1, 1, "float32", i + 41) as tf.Tensor1D;
+          const packed = tf.tensor1d(packWinogradFilter(filter.dataSync() as Float32Array, c.cin, c.cout));
+          const got = fastConv2d({
+            x,
+            filter: packed,
+            bias,
+            kernelSize: 3,
+            stride: 1,
+            pad: 1,
+            outChannels: c.cout,
+            relu,
+            fma,
+            winograd: true,
+          });
+          const want = reference(x, filter, bias, 1, relu);
+          assertEquals(got.shape, want.shape);
+          const err = relativeError(got, want);
+          assert(err < 1e-5, `case ${i} relu=${relu} fma=${fma}: relative error ${err}`);
+        });
+      }
+    }
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
 
 Deno.test("fastConv2d() frees its scratch: 300 calls do not grow the WASM heap", () => {
   const x = tf.randomUniform([2, 14, 14, 64], -1, 1) as tf.Tensor4D;
