@@ -3,6 +3,9 @@
  * registered with tfjs as `RocksConv2D`, running on the tfjs-wasm heap itself
  * (the module imports that memory, so no tensor is copied).
  *
+ * With `winograd`, a 3×3 convolution (stride 1, pad 1) runs as Winograd
+ * F(2×2, 3×3) on a filter packed by `packWinogradFilter`.
+ *
  * Supports what the trunk needs past its stem: square `k × k` filters, equal
  * strides, symmetric zero padding, `cin` a multiple of 4, `cout` a multiple of
  * 8, bias, an optional residual added before an optional ReLU.

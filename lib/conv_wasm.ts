@@ -5,7 +5,7 @@
  * Why: tfjs-wasm 4.22 runs convolutions through an XNNPACK build without
  * relaxed SIMD, so every multiply-add is a `mul` then an `add`. This kernel
  * uses `f32x4.relaxed_madd` (one FMA instruction on x86-64 with FMA3) and a
- * 6 × 8 register tile; measured on a 2-core Xeon it does 1.35–1.5× the
+ * 6 × 8 register tile; measured on a 2-core Xeon it does 1.26–1.78× the
  * multiply-adds per second of tfjs's own kernel (see `bench/README.md`).
  * Where relaxed SIMD is missing, the same kernel with `mul` + `add` is built.
  *
@@ -18,6 +18,10 @@
  * The caller passes one pointer per (pixel, tap) in a table, so padding and
  * strides cost nothing in the inner loop. Weights are packed in panels of 8
  * output channels: `[cout/8][taps][cin][8]`.
+ *
+ * The module also exports `winogradIn` and `winogradOut`, the transforms of
+ * Winograd F(2×2, 3×3): a 3×3 convolution then costs 16 of these GEMMs with
+ * one tap each on 4×-smaller pixel counts, 2.25× fewer multiplies in all.
  *
  * Loop order: blocks of pixel groups (a block's input rows stay in L2) →
  * panels of 8 channels (one panel's weights stay in L1/L2) → groups of

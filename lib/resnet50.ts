@@ -149,7 +149,8 @@ function expectShape(
  * (w' = w·γ/√(σ²+ε), b' = (b−μ)·γ/√(σ²+ε) + β), then warms up on zeros.
  *
  * On the `wasm` backend every convolution but the stem's runs through the
- * FMA kernel of `conv_kernel.ts` (1.35–1.5× tfjs's), with each block's
+ * FMA kernel of `conv_kernel.ts` (the 3×3 ones by Winograd; 1.75× tfjs's
+ * speed over a trunk call), with each block's
  * residual add and ReLU fused into its last convolution (`ROCKS_CONV=tfjs`
  * in the environment turns this off).
  * @param weights From `loadResnetWeights()`.
