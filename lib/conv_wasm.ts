@@ -220,33 +220,26 @@ export function convModuleBytes(options: ConvModuleOptions = {}): Uint8Array {
 function convBody(fma: boolean): Body {
   const P = indices(CONV_PARAMS);
   const f = new Body(CONV_PARAMS.length);
-  const [panel, group, tap, w, wEnd, rowPtrs, q, block, groups, o, panels, blockEnd, wPanel] = Array.from(
-    { length: 13 },
-    () => f.local(I32),
-  ) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const panel = f.local(I32),
+    group = f.local(I32),
+    tap = f.local(I32),
+    w = f.local(I32),
+    wEnd = f.local(I32),
+    rowPtrs = f.local(I32),
+    q = f.local(I32),
+    block = f.local(I32),
+    groups = f.local(I32),
+    o = f.local(I32),
+    panels = f.local(I32),
+    blockEnd = f.local(I32),
+    wPanel = f.local(I32);
   const src = Array.from({ length: ROWS }, () => f.local(I32));
   const acc = Array.from({ length: ROWS * 2 }, () => f.local(V128));
-  const [b0, b1, a, bias0, bias1] = Array.from({ length: 5 }, () => f.local(V128)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const b0 = f.local(V128),
+    b1 = f.local(V128),
+    a = f.local(V128),
+    bias0 = f.local(V128),
+    bias1 = f.local(V128);
   const zero16 = new Array(16).fill(0);
 
   f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels); // panels = cout / 8
@@ -348,13 +341,7 @@ function combine(f: Body, a: number, op: number, b: number): Body {
 function winogradInBody(): Body {
   const P = indices(WINOGRAD_IN_PARAMS);
   const f = new Body(WINOGRAD_IN_PARAMS.length);
-  const [t, o, end, vt, xs] = Array.from({ length: 5 }, () => f.local(I32)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const t = f.local(I32), o = f.local(I32), end = f.local(I32), vt = f.local(I32), xs = f.local(I32);
   const src = Array.from({ length: 16 }, () => f.local(I32));
   const d = Array.from({ length: 16 }, () => f.local(V128));
   const r = Array.from({ length: 16 }, () => f.local(V128));
@@ -409,13 +396,7 @@ function winogradInBody(): Body {
 function winogradOutBody(): Body {
   const P = indices(WINOGRAD_OUT_PARAMS);
   const f = new Body(WINOGRAD_OUT_PARAMS.length);
-  const [t, o, end, mt, xs] = Array.from({ length: 5 }, () => f.local(I32)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const t = f.local(I32), o = f.local(I32), end = f.local(I32), mt = f.local(I32), xs = f.local(I32);
   const dst = Array.from({ length: 4 }, () => f.local(I32));
   const m = Array.from({ length: 16 }, () => f.local(V128));
   const srow = Array.from({ length: 8 }, () => f.local(V128));
