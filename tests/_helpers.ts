@@ -137,12 +137,19 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `deno run cli.ts <args>` as a separate process (`denoFlags`, e.g. `--deny-read=FILE`, go to deno). */
-export async function runCli(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string>; denoFlags?: string[] } = {},
-): Promise<CliRun> {
-  const cmd = new Deno.Command(Deno.execPath(), {
+/** Options of {@linkcode cliCommand} and {@linkcode runCli}. */
+export interface CliOptions {
+  /** Working folder. @default ROOT */
+  cwd?: string;
+  /** The whole environment of the process. */
+  env?: Record<string, string>;
+  /** Flags for deno itself, e.g. `--deny-read=FILE`. */
+  denoFlags?: string[];
+}
+
+/** `deno run cli.ts <args>` with the CLI task's permissions, stdout and stderr piped: `.spawn()` or `.output()` it. */
+export function cliCommand(args: string[], options: CliOptions = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-read",
@@ -157,7 +164,11 @@ export async function runCli(
     stderr: "piped",
     ...(options.env ? { env: options.env } : {}),
   });
-  const out = await cmd.output();
+}
+
+/** Runs `deno run cli.ts <args>` as a separate process to its end. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  const out = await cliCommand(args, options).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

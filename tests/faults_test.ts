@@ -14,7 +14,7 @@ import { crc32 } from "../lib/embed_cache.ts";
 import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
 import { loadTrunk, openEmbedder, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
 import { randomClassifier } from "./_classifier.ts";
-import { isRoot, ROOT, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { cliCommand, isRoot, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
 
 const trunk = await loadTrunk({ backend: "wasm" });
 const embedder = trunkEmbedder(trunk);
@@ -111,11 +111,7 @@ Deno.test("rocks train stops cleanly on SIGINT: previous model untouched, cache 
     "--seed",
     "3",
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = cliCommand(args).spawn();
   // Read stdout line by line; send SIGINT once the first training step has printed.
   let stdout = "";
   let sent = false;
@@ -162,11 +158,7 @@ Deno.test("rocks train stops on SIGTERM with exit code 143; other commands end a
     const args = command === "train"
       ? ["train", data, "--preset", "course", "--out", `${dir.path}/m`, "--no-cache", "--workers", "1"]
       : ["predict", model, `${data}/stripes`, "--workers", "1", "--no-cache"]; // no cache: a worker must start
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = cliCommand(args).spawn();
     let seen = "";
     let sent = false;
     const errText = new Response(child.stderr).text();
@@ -200,11 +192,7 @@ Deno.test("rocks predict finishes when its reader goes away (a broken pipe, as w
   const c = randomClassifier(["speckle", "stripes"], trunk);
   await saveClassifier(model, c);
   c.dispose();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}/cli.ts`, "predict", model, data],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = cliCommand(["predict", model, data]).spawn();
   await child.stdout.cancel(); // the reader is gone before the first line
   const out = await child.output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
