@@ -202,9 +202,14 @@ interface ConvCall {
   relu: boolean;
 }
 
+/** Byte offset of input pixel (img, iy, ix)'s channel row, or `zero` (the padding row) outside the image. */
+function inputRow(c: ConvCall, zero: number, img: number, iy: number, ix: number): number {
+  return iy < 0 || iy >= c.h || ix < 0 || ix >= c.w ? zero : c.x + ((img * c.h + iy) * c.w + ix) * c.cin * 4;
+}
+
 /** The implicit GEMM straight on the input: one row pointer per (output pixel, tap). */
 function directConv(c: ConvCall): void {
-  const { n, h, w, cin, oh, ow, cout, k, stride, pad } = c;
+  const { n, cin, oh, ow, cout, k, stride, pad } = c;
   const pixels = n * oh * ow;
   const taps = k * k;
   const groups = Math.ceil(pixels / ROWS);
@@ -224,10 +229,7 @@ function directConv(c: ConvCall): void {
         for (let ky = 0; ky < k; ky++) {
           const iy = oy * stride - pad + ky;
           for (let kx = 0; kx < k; kx++, slot += ROWS) {
-            const ix = ox * stride - pad + kx;
-            rows[slot] = iy < 0 || iy >= h || ix < 0 || ix >= w
-              ? zero!
-              : c.x + ((img * h + iy) * w + ix) * rowBytes;
+            rows[slot] = inputRow(c, zero!, img, iy, ox * stride - pad + kx);
           }
         }
       }
@@ -255,7 +257,7 @@ function directConv(c: ConvCall): void {
  * `conv` with one tap), then 2×2 output pixels per tile (`winogradOut`).
  */
 function winogradConv(c: ConvCall): void {
-  const { n, h, w, cin, oh, ow, cout } = c;
+  const { n, cin, oh, ow, cout } = c;
   const th = Math.ceil(oh / 2), tw = Math.ceil(ow / 2);
   const tiles = n * th * tw;
   const groups = Math.ceil(tiles / ROWS);
@@ -279,12 +281,7 @@ function winogradConv(c: ConvCall): void {
       const img = (rest - ty) / th;
       for (let i = 0; i < 4; i++) {
         const iy = 2 * ty - 1 + i;
-        for (let j = 0; j < 4; j++) {
-          const ix = 2 * tx - 1 + j;
-          ins[t * 16 + i * 4 + j] = iy < 0 || iy >= h || ix < 0 || ix >= w
-            ? zero!
-            : c.x + ((img * h + iy) * w + ix) * cin * 4;
-        }
+        for (let j = 0; j < 4; j++) ins[t * 16 + i * 4 + j] = inputRow(c, zero!, img, iy, 2 * tx - 1 + j);
       }
       for (let a = 0; a < 2; a++) {
         for (let b = 0; b < 2; b++) {
