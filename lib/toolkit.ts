@@ -93,6 +93,21 @@ export function trunkEmbedder(trunk: LoadedTrunk, options: Omit<EmbedOptions, "o
   };
 }
 
+/**
+ * A copy of `embedder` with `overrides` on top. Unlike a spread, it keeps
+ * getters (`started`) live; unlike a prototype, every field is the copy's own,
+ * so it can be spread or wrapped again.
+ * @param embedder What to copy.
+ * @param overrides Fields to replace or add (e.g. `embed`).
+ * @returns The copy.
+ */
+export function wrapEmbedder<T extends object>(embedder: T, overrides: Partial<T>): T {
+  return Object.defineProperties({}, {
+    ...Object.getOwnPropertyDescriptors(embedder),
+    ...Object.getOwnPropertyDescriptors(overrides),
+  }) as T;
+}
+
 /** Options for {@linkcode openEmbedder}. */
 export interface OpenEmbedderOptions extends LoadTrunkOptions {
   /**
@@ -149,8 +164,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
   } else {
     // The pool starts at the first embedding asked of it (with a cache: the first the cache does not
     // hold), so a warm run loads no trunk at all. The workers verify the weights as always; the set's
-    // checksum, which keys the cache, is the manifest's and known before.
-    const sha256 = await manifestSha256();
+    // checksum, which keys the cache, is the manifest's (what verified weights report) and known before.
     let pool: Promise<Pool> | undefined;
     const started = () =>
       pool ??= createPool({
@@ -159,19 +173,10 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
         ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
         ...limits,
         ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
-      }).then((p) => {
-        if (p.trunk.sha256 !== sha256) {
-          p.close();
-          throw new RocksError(
-            "model",
-            `The workers' weights have checksum ${p.trunk.sha256}, expected ${sha256}`,
-          );
-        }
-        return p;
       });
     base = {
       embed: async (jobs, onProgress) => (await started()).embed(jobs, onProgress),
-      trunk: { id: WEIGHTS_MANIFEST.trunkId, sha256 },
+      trunk: { id: WEIGHTS_MANIFEST.trunkId, sha256: await manifestSha256() },
       backend: { ...backend, threads: workers },
       workers,
       cache: undefined,
@@ -184,18 +189,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
   if (options.cache === undefined || options.cache === false) return base;
   try {
     const cache = await openEmbedCache(options.cache);
-    const inner = base;
-    return {
-      embed: cachedEmbedder(inner.embed, cache, inner.trunk.sha256),
-      trunk: inner.trunk,
-      backend: inner.backend,
-      workers: inner.workers,
-      cache,
-      get started() {
-        return inner.started; // read through: a spread would freeze it
-      },
-      close: () => inner.close(),
-    };
+    return wrapEmbedder(base, { cache, embed: cachedEmbedder(base.embed, cache, base.trunk.sha256) });
   } catch (e) {
     if (!(e instanceof RocksError)) throw e;
     options.onWarning?.(`${e.message}; going on without a cache`);

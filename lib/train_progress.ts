@@ -6,6 +6,7 @@
  * @module
  */
 import { type Dataset, splitSamples } from "./dataset.ts";
+import { wrapEmbedder } from "./toolkit.ts";
 import { type EmbedFn, resolveTrainOptions, type TrainOptions } from "./train.ts";
 
 /**
@@ -64,6 +65,5 @@ export function countingEmbedder<T extends { embed: EmbedFn }>(
       report();
     }
   };
-  // Inherits from `embedder` rather than copying it, so its getters (`started`) stay live.
-  return Object.assign(Object.create(embedder) as T, { embed });
+  return wrapEmbedder(embedder, { embed } as Partial<T>); // keeps its getters (`started`) live
 }
