@@ -38,8 +38,8 @@ export const PANEL = 8;
 export const CIN_STEP = 4;
 
 /**
- * The exported function's parameters, in order (all i32; pointers are byte
- * offsets into the shared memory).
+ * Parameters of `conv`, in order (every function's parameters are i32;
+ * pointers are byte offsets into the shared memory).
  */
 export const CONV_PARAMS = [
   "filter", // packed weights
@@ -240,7 +240,6 @@ function convBody(fma: boolean): Body {
     a = f.local(V128),
     bias0 = f.local(V128),
     bias1 = f.local(V128);
-  const zero16 = new Array(16).fill(0);
 
   f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels); // panels = cout / 8
   f.get(P.pixels).i32(ROWS - 1).op(OP.i32Add).i32(ROWS).op(OP.i32DivU).set(groups); // ⌈pixels / ROWS⌉
@@ -308,7 +307,7 @@ function convBody(fma: boolean): Body {
                     .set(t);
                 });
                 f.when(() => f.get(P.relu), () => {
-                  f.get(t).simd(SIMD.const, ...zero16).simd(SIMD.f32x4Pmax).set(t); // pmax(t, 0): t < 0 ? 0 : t
+                  relu(f, t);
                 });
                 f.get(P.out).get(o).op(OP.i32Add).get(t).mem(SIMD.store, h * 16);
               }
@@ -331,6 +330,11 @@ function indices<T extends readonly string[]>(names: T): Record<T[number], numbe
 /** `a ± b` for two v128 locals, left on the stack. */
 function combine(f: Body, a: number, op: number, b: number): Body {
   return f.get(a).get(b).simd(op);
+}
+
+/** `t = max(t, 0)` on a v128 local, as `pmax(t, 0)` (t < 0 ? 0 : t; a NaN stays NaN). */
+function relu(f: Body, t: number): Body {
+  return f.get(t).simd(SIMD.const, ...new Array(16).fill(0)).simd(SIMD.f32x4Pmax).set(t);
 }
 
 /**
@@ -435,7 +439,7 @@ function winogradOutBody(): Body {
         }
         for (let k = 0; k < 4; k++) {
           f.when(() => f.get(P.relu), () => {
-            f.get(y[k]!).simd(SIMD.const, ...new Array(16).fill(0)).simd(SIMD.f32x4Pmax).set(y[k]!);
+            relu(f, y[k]!);
           });
           f.when(
             () => f.get(dst[k]!),
