@@ -3,80 +3,61 @@
  * a frozen ImageNet ResNet50 and a small trained head, the model of
  * Microsoft Learn's "Classify space rocks" course, in Deno.
  *
+ * One call per step, each taking the embedder first:
+ *
  * ```ts ignore
- * import { openEmbedder, predict, saveClassifier, trainFolder } from "./mod.ts";
+ * import { evaluate, loadClassifier, openEmbedder, predict, saveClassifier, trainFolder } from "./mod.ts";
  *
  * const embedder = await openEmbedder({ cache: ".rocks-cache" }); // one worker per core, started at the first uncached photo
- * const { classifier, test } = await trainFolder(embedder, "data/space-rocks");
+ * const { classifier, test } = await trainFolder(embedder, "data/space-rocks", { preset: "rocks" });
  * console.log(test?.accuracy);
  * await saveClassifier("rock-model", classifier);
- * const [first] = await predict(embedder, classifier, ["photo.jpg"]);
+ *
+ * const model = await loadClassifier("rock-model", { trunkSha256: embedder.trunk.sha256 });
+ * const scores = await evaluate(embedder, model, "more-rocks"); // a folder of class folders
+ * const [first] = await predict(embedder, model, ["photo.jpg"]);
  * embedder.close();
  * ```
  *
- * Requires --allow-read (photos, weights), --allow-write (model folders) and
- * --allow-env.
+ * Deeper pieces are public through the stage entry points (`deno.json`
+ * `exports`): `./data` (scanning, groups, splits), `./image` (decoding,
+ * views), `./trunk` (backend, weights, ResNet50), `./embed` (pool, cache),
+ * `./model` (head, classifier, model files), `./score`, `./train` (options,
+ * feed, gradients, Adam, the loop) and `./report`. ARCHITECTURE.md shows
+ * how they stack.
+ *
+ * Requires --allow-read (photos, weights), --allow-write (model folders,
+ * the cache, reports) and --allow-env.
  * @module
  */
+// Embed: photos → 2048-d embeddings.
+export { type Embedder, openEmbedder, type OpenEmbedderOptions } from "./lib/embed/embedder.ts";
+// Data: what photos there are.
+export type { Dataset } from "./lib/data/sample.ts";
+export { scanDataset } from "./lib/data/scan.ts";
+// Train: recipes, training, cross-validation.
+export { DEFAULT_PRESET, presetOptions, PRESETS } from "./lib/train/presets.ts";
+export type { TrainOptions } from "./lib/train/options.ts";
 export {
-  type Embedder,
-  type LoadTrunkOptions,
-  openEmbedder,
-  type OpenEmbedderOptions,
-} from "./lib/toolkit.ts";
-export {
-  evaluate,
-  predict,
+  type TrainEvents,
   trainFolder,
   type TrainFolderOptions,
-  type TrainFolderResult,
-} from "./lib/toolkit.ts";
-export { loadClassifier, type LoadExpectations, saveClassifier } from "./lib/model_file.ts";
-export { type Classifier, type ClassifierMeta, FORMAT_VERSION, type ProgressLine } from "./lib/classifier.ts";
-export { type TrainingFacts } from "./lib/classifier.ts";
-export { type EmbedFn, type TrainEvents, type TrainOptions, type TrainResult } from "./lib/train.ts";
-export {
-  type ResolvedTrainOptions,
-  resolveTrainOptions,
-  trainClassifier,
-  type UnsetTrainOptions,
-} from "./lib/train.ts";
-export { type Dataset, type Sample, scanDataset, type ScanOptions, type Skipped } from "./lib/dataset.ts";
-export { SERIES_GAP, seriesGroups, type Split, type SplitMode, splitSamples } from "./lib/dataset.ts";
-export { type Duplicate, duplicateWarning, findDuplicates } from "./lib/duplicates.ts";
-export { maxPhotoBytes, readPhotoFile, type ReadPhotoOptions } from "./lib/read_photo.ts";
-export { evaluateFolder, type Evaluation, type Scored } from "./lib/evaluate.ts";
-export { expandInputs, predictFiles, type Prediction } from "./lib/predict.ts";
-export { type ClassScore, computeMetrics, type Metrics } from "./lib/metrics.ts";
-export { type EmbedJob, type EmbedResult, loadView, type ViewName } from "./lib/embed.ts";
-export {
-  cachedEmbedder,
-  type CacheStats,
-  defaultCacheDir,
-  type EmbedCache,
-  openEmbedCache,
-} from "./lib/embed_cache.ts";
-export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS, type RgbImage } from "./lib/decode.ts";
-export {
-  type BackendInfo,
-  type BackendName,
-  BACKENDS,
-  initBackend,
-  parseBackendName,
-} from "./lib/backend.ts";
-export { type GpuAdapterFacts, probeGpu } from "./lib/backend.ts";
-export { type BackendAvailability, gatherInfo, type RocksInfo } from "./lib/info.ts";
-export { type HeadConfig } from "./lib/head.ts";
-export { DEFAULT_PRESET, presetOptions, PRESETS } from "./lib/presets.ts";
+  type TrainResult,
+} from "./lib/train/train.ts";
 export {
   crossValidate,
   type CrossValidateOptions,
   type CrossValidation,
-  type FoldResult,
-  groupedFolds,
-} from "./lib/cross_validate.ts";
-export { CAFFE_MEAN_BGR, PREPROCESSING } from "./lib/preprocess.ts";
-export { EMBEDDING_SIZE } from "./lib/resnet50.ts";
-export { RocksError, type RocksErrorKind, throwIfAborted } from "./lib/errors.ts";
-export { VERSION, versions } from "./lib/version.ts";
-export { defaultWeightsLocation, WEIGHTS_MANIFEST } from "./lib/weights.ts";
+} from "./lib/train/cross_validate.ts";
+// Score: a classifier applied to photos.
+export { evaluate, type Evaluation } from "./lib/score/evaluate.ts";
+export { predict, type Prediction } from "./lib/score/predict.ts";
+// Model: a classifier and its folder.
+export type { Classifier, ClassifierMeta } from "./lib/model/classifier.ts";
+export { loadClassifier, saveClassifier } from "./lib/model/model_file.ts";
+// Report: a scored run as one HTML page.
+export { renderReport, type ReportInput, type ReportOptions, writeReport } from "./lib/report/report.ts";
+// About this build, and the one error class.
+export { gatherInfo, type RocksInfo } from "./lib/info/info.ts";
+export { RocksError, type RocksErrorKind } from "./lib/util/errors.ts";
+export { VERSION } from "./lib/util/version.ts";

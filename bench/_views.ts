@@ -4,9 +4,9 @@
  * read and decode it in about a millisecond and the time left is the trunk's.
  * @module
  */
-import { loadView } from "../lib/embed.ts";
-import { encodePng } from "../lib/png_encode.ts";
-import { VIEW_SIZE } from "../lib/view.ts";
+import { loadView } from "../lib/image/load_view.ts";
+import { encodePng } from "../lib/image/png_encode.ts";
+import { VIEW_SIZE } from "../lib/image/view.ts";
 
 /** Photo files (`.jpg`, `.jpeg`, `.png`) under `dir`, sorted. Requires --allow-read. */
 export async function listPhotos(dir: string): Promise<string[]> {

@@ -232,7 +232,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       "--batch=16",
       `--images=${q ? 16 : 32}`,
     ]);
-    // The same trunk with tfjs-wasm's own convolutions (XNNPACK, no FMA) instead of lib/conv_kernel.ts.
+    // The same trunk with tfjs-wasm's own convolutions (XNNPACK, no FMA) instead of lib/trunk/conv_kernel.ts.
     await trunkRow("peer.tfjsconv.b16", "trunk, this thread, batch 16, tfjs-wasm's own convolutions", [
       "--mode=thread",
       "--batch=16",

@@ -9,14 +9,14 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
   fastConvUsesFma,
   packFilter,
   packWinogradFilter,
   registerFastConv,
-} from "../lib/conv_kernel.ts";
+} from "../lib/trunk/conv_kernel.ts";
 
 /** One convolution shape: input side, channels in and out, filter side, stride. */
 interface Layer {

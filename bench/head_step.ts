@@ -15,20 +15,13 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, parseBackendName } from "../lib/backend.ts";
-import {
-  adamStep,
-  DEFAULT_ADAM,
-  disposeHead,
-  dropoutMask,
-  headConfig,
-  headGradients,
-  type HeadParams,
-  initAdam,
-  initHead,
-} from "../lib/head.ts";
-import { EMBEDDING_SIZE } from "../lib/resnet50.ts";
-import { createRng } from "../lib/rng.ts";
+import { initBackend, parseBackendName } from "../lib/trunk/backend.ts";
+import { adamStep, initAdam } from "../lib/train/adam.ts";
+import { PRESETS } from "../lib/train/presets.ts";
+import { disposeHead, headConfig, type HeadParams, initHead } from "../lib/model/head.ts";
+import { dropoutMask, headGradients } from "../lib/train/gradients.ts";
+import { EMBEDDING_SIZE } from "../lib/trunk/facts.ts";
+import { createRng } from "../lib/util/rng.ts";
 
 type GradientFn = typeof headGradients;
 
@@ -142,7 +135,7 @@ export async function benchHeadStep(options: HeadStepOptions = {}): Promise<Head
       const { loss, grads } = gradients(params, x, labels, mask);
       const g1 = performance.now();
       tf.dispose([x, mask]);
-      adamStep(params, grads, adam, DEFAULT_ADAM);
+      adamStep(params, grads, adam, { lr: PRESETS.course.lr });
       (await loss.data())[0];
       tf.dispose([loss, grads.w1, grads.b1, grads.w2, grads.b2]);
       if (s >= 3) { // 3 warm-up steps

@@ -18,11 +18,11 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadView } from "../lib/embed.ts";
-import { createPool } from "../lib/pool.ts";
-import { toInputTensor } from "../lib/preprocess.ts";
-import { loadTrunk } from "../lib/toolkit.ts";
-import { VIEW_SIZE } from "../lib/view.ts";
+import { loadView } from "../lib/image/load_view.ts";
+import { createPool } from "../lib/embed/pool.ts";
+import { toInputTensor } from "../lib/trunk/preprocess.ts";
+import { loadTrunk } from "../lib/trunk/load.ts";
+import { VIEW_SIZE } from "../lib/image/view.ts";
 import { listPhotos } from "./_views.ts";
 
 /** CPU seconds this process used so far, every thread (getrusage). */

@@ -15,9 +15,9 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, probeGpu } from "../lib/backend.ts";
-import { buildTrunk, type Trunk } from "../lib/resnet50.ts";
-import { loadResnetWeights, type ResnetWeights, WEIGHTS_MANIFEST } from "../lib/weights.ts";
+import { initBackend, probeGpu } from "../lib/trunk/backend.ts";
+import { buildTrunk, type Trunk } from "../lib/trunk/resnet50.ts";
+import { loadResnetWeights, type ResnetWeights, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
 
 /** One measured row. */
 export interface WebGpuRow {

@@ -104,7 +104,7 @@ if (import.meta.main) {
     "--allow-write",
     "--allow-env",
     "--include",
-    "lib/embed_worker.ts",
+    "lib/embed/worker.ts",
     ...nodeModulesExcludes().flatMap((p) => ["--exclude", p]),
     ...(values.target ? ["--target", values.target] : []),
     "--output",

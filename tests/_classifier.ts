@@ -3,9 +3,14 @@
  * without training (fuzzing, leak checks, model files).
  * @module
  */
-import { type Classifier, makeClassifier, preprocessingFacts } from "../lib/classifier.ts";
-import { headConfig, initHead } from "../lib/head.ts";
-import { createRng } from "../lib/rng.ts";
+import {
+  type Classifier,
+  FORMAT_VERSION,
+  makeClassifier,
+  preprocessingFacts,
+} from "../lib/model/classifier.ts";
+import { headConfig, initHead } from "../lib/model/head.ts";
+import { createRng } from "../lib/util/rng.ts";
 
 /**
  * A classifier over `classes` whose head holds PyTorch-style random weights.
@@ -20,7 +25,7 @@ export function randomClassifier(
 ): Classifier {
   const head = headConfig(classes.length);
   return makeClassifier({
-    formatVersion: 1,
+    formatVersion: FORMAT_VERSION,
     classes,
     trunk: { id: trunk.id, sha256: trunk.sha256, embeddingSize: head.inputSize },
     preprocessing: preprocessingFacts(),

@@ -3,8 +3,8 @@
  * folders, the real photos' location, and running the CLI.
  * @module
  */
-import { encodePng } from "../lib/png_encode.ts";
-import { createRng } from "../lib/rng.ts";
+import { encodePng } from "../lib/image/png_encode.ts";
+import { createRng } from "../lib/util/rng.ts";
 
 /** The repository root. */
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -78,6 +78,23 @@ export async function writeTextureDataset(dir: string, perClass: number, seed0 =
   }
 }
 
+/**
+ * A temporary folder for a whole test file (photos drawn once, a cache the
+ * file's tests share), removed when the process ends. Within one test, use
+ * {@linkcode tempDir} with `await using`.
+ */
+export function fileTempDir(prefix = "rocks-test-"): string {
+  const path = Deno.makeTempDirSync({ prefix });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // already gone
+    }
+  });
+  return path;
+}
+
 /** A temporary folder removed when the returned object is disposed. */
 export async function tempDir(prefix = "rocks-test-"): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix });
@@ -128,6 +145,25 @@ export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint
   out.set(segment, 2);
   out.set(jpeg.subarray(2), 2 + segment.length);
   return out;
+}
+
+/**
+ * Command-line words written as one line: `flags("--preset course --epochs 1")`
+ * is `["--preset", "course", "--epochs", "1"]`. A word with a space in it goes
+ * into the argument list on its own.
+ */
+export function flags(line: string): string[] {
+  return line.trim().split(/\s+/);
+}
+
+/**
+ * `rocks train` with the course's recipe: `train <data> --preset course --out <out>` and more flags.
+ * @param data The data folder.
+ * @param out The model folder to write.
+ * @param more Further flags, as one line (see {@linkcode flags}).
+ */
+export function courseTrain(data: string, out: string, more = ""): string[] {
+  return ["train", data, "--preset", "course", "--out", out, ...(more ? flags(more) : [])];
 }
 
 /** Result of running the CLI as a separate process. */

@@ -6,7 +6,7 @@
  * package to install: these inputs must not go untested quietly.
  * @module
  */
-import { encodePng } from "../lib/png_encode.ts";
+import { encodePng } from "../lib/image/png_encode.ts";
 
 /** Runs `convert` with `args`, feeding `input` on stdin; returns stdout. */
 export async function convert(args: string[], input?: Uint8Array): Promise<Uint8Array> {

@@ -1,17 +1,133 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { COMMAND_HELP, HELP } from "../cli.ts";
-import { runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { COMMAND_HELP, HELP, main } from "../cli.ts";
+import { COMMANDS } from "../cli/registry.ts";
+import { saveClassifier } from "../lib/model/model_file.ts";
+import { initBackend } from "../lib/trunk/backend.ts";
+import { manifestSha256, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
+import { randomClassifier } from "./_classifier.ts";
+import { flags, runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
+
+/** Runs the CLI's `main()` in this process (for what is answered before any trunk loads). */
+async function runMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    write: () => {},
+    isTty: false,
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
 
 Deno.test("rocks --help, <command> --help and --version print and exit 0", async () => {
   const help = await runCli(["--help"]);
   assertEquals([help.code, help.stdout.trim()], [0, HELP]);
-  for (const cmd of ["train", "eval", "report", "predict", "info", "demo"]) {
+  for (const cmd of Object.keys(COMMAND_HELP)) {
     const r = await runCli([cmd, "--help"]);
     assertEquals([r.code, r.stdout.trim()], [0, COMMAND_HELP[cmd]]);
   }
   const v = await runCli(["--version"]);
   assertEquals(v.code, 0);
   assert(/^rocks \d+\.\d+\.\d+\n$/.test(v.stdout), v.stdout);
+});
+
+Deno.test("bare rocks is a usage error: the help on stderr, nothing on stdout, exit code 2", async () => {
+  const r = await runCli([]);
+  assertEquals([r.code, r.stdout, r.stderr.trim()], [2, "", HELP]);
+  const quiet = await runCli(["--quiet"]);
+  assertEquals([quiet.code, quiet.stdout, quiet.stderr.trim()], [2, "", HELP]);
+});
+
+Deno.test("the registry, the top-level help and the dispatch agree on the commands and their options", async () => {
+  // The commands the help lists, in its order, are the registry's, and each has its own help.
+  const listed = HELP.split("Commands:\n")[1]!.split("\n\n")[0]!.split("\n").map((l) =>
+    l.trim().split(" ")[0]!
+  );
+  const names = COMMANDS.map((c) => c.name);
+  assertEquals(listed, ["train", "eval", "eval-recipe", "report", "predict", "info", "demo"]);
+  assertEquals(listed, names);
+  assertEquals(Object.keys(COMMAND_HELP), names);
+  const union = new Set(COMMANDS.flatMap((c) => c.options.map((o) => o.name)));
+  for (const command of COMMANDS) {
+    const { name } = command;
+    const help = await runMain([name, "--help"]);
+    assertEquals([help.code, help.out], [0, COMMAND_HELP[name]]);
+    assert(help.out.startsWith(`Usage: rocks ${command.usage} [options]\n`), help.out);
+    // Every option its help lists applies to it, and no other: a wrong count of positional
+    // arguments is refused after the options are checked and before anything runs.
+    const listedOptions = [...help.out.split("\nOptions:\n")[1]!.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) =>
+      m[1]!
+    );
+    assertEquals(listedOptions, command.options.map((o) => o.name));
+    assert(listedOptions.includes("backend"), `--backend is an option of every command, not of ${name}`);
+    const { min, max } = command.positionals;
+    const wrongCount = Array.from({ length: min > 0 ? 0 : max + 1 }, (_, i) => `arg${i}`);
+    for (const option of union) {
+      const type = command.options.find((o) => o.name === option)?.type ??
+        COMMANDS.flatMap((c) => c.options).find((o) => o.name === option)!.type;
+      const r = await runMain([name, ...wrongCount, `--${option}`, ...(type === "string" ? ["1"] : [])]);
+      assertEquals(r.code, 2, `${name} --${option}: ${r.err}`);
+      if (listedOptions.includes(option)) {
+        assert(r.err.startsWith(`error: ${name} takes `), `${name} --${option}: ${r.err}`);
+      } else {assert(
+          r.err.includes(`Option --${option} does not apply to ${name}`),
+          `${name} --${option}: ${r.err}`,
+        );}
+    }
+  }
+  // An unknown name is refused, listing the registry's commands.
+  const unknown = await runMain(["fly", "--help"]);
+  assertEquals(unknown.code, 2);
+  assertEquals(
+    unknown.err,
+    `error: Unknown command "fly": expected ${names.slice(0, -1).join(", ")} or ${names.at(-1)}`,
+  );
+});
+
+Deno.test("rocks predict's table keeps its columns aligned whatever the length of the class names", async () => {
+  await using dir = await tempDir();
+  const classes = ["Other stuff", "ab", "stripes"];
+  const model = `${dir.path}/model`;
+  await initBackend("cpu"); // a head's weights are tensors
+  const classifier = randomClassifier(classes, {
+    id: WEIGHTS_MANIFEST.trunkId,
+    sha256: await manifestSha256(),
+  });
+  await saveClassifier(model, classifier);
+  classifier.dispose();
+  for (let i = 0; i < 3; i++) await Deno.writeFile(`${dir.path}/p${i}.png`, texturePng("stripes", i, 64));
+  const r = await runCli([
+    "predict",
+    model,
+    dir.path,
+    `${dir.path}/missing.png`,
+    "--workers",
+    "1",
+    "--no-cache",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const [header, ...rows] = r.stdout.trimEnd().split("\n");
+  assertEquals(rows.length, 4, r.stdout);
+  // Where each column ends in the header: "class", then each class name.
+  let from = header!.indexOf("class");
+  const classColumn = from;
+  const ends = classes.map((c) => {
+    from = header!.indexOf(c, from + 1);
+    return from + c.length;
+  });
+  for (const row of rows.slice(0, 3)) {
+    const predicted = classes.find((c) => row.startsWith(`${c} `, classColumn));
+    assert(predicted !== undefined, `the class starts under "class": ${r.stdout}`);
+    for (const end of ends) {
+      assert(/\b\d\.\d{3}$/.test(row.slice(0, end)), `a probability ends under its class name:\n${r.stdout}`);
+    }
+    assertEquals(row.length, header!.length, `rows as wide as the header:\n${r.stdout}`);
+  }
+  assert(
+    rows[3]!.includes("error: ") && r.stderr.includes("1 of 4 photos could not be read"),
+    r.stdout + r.stderr,
+  );
 });
 
 Deno.test("rocks answers usage errors with a clear message and exit code 2", async () => {
@@ -79,27 +195,13 @@ Deno.test("rocks train, eval and predict work end to end on test-made photos", a
     data,
     "--out",
     model,
-    "--epochs",
-    "2",
-    "--batch",
-    "8",
-    "--print-every",
-    "1",
-    "--json",
+    ...flags("--epochs 2 --batch 8 --print-every 1 --json"),
   ]);
   assertEquals(train.code, 0, train.stderr);
   const t = JSON.parse(train.stdout);
   for (
     const key of [
-      "classes",
-      "trainCount",
-      "testCount",
-      "epochs",
-      "testAccuracy",
-      "testLoss",
-      "modelDir",
-      "backend",
-      "seconds",
+      ...flags("classes trainCount testCount epochs testAccuracy testLoss modelDir backend seconds"),
     ]
   ) {
     assert(key in t, `train --json lacks ${key}`);

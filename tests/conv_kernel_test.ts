@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals } from "./_assert.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
   fastConvFits,
@@ -8,8 +8,8 @@ import {
   packFilter,
   packWinogradFilter,
   registerFastConv,
-} from "../lib/conv_kernel.ts";
-import { convModuleBytes, hasRelaxedSimd } from "../lib/conv_wasm.ts";
+} from "../lib/trunk/conv_kernel.ts";
+import { convModuleBytes, hasRelaxedSimd } from "../lib/trunk/conv_wasm.ts";
 
 await initBackend("wasm");
 registerFastConv();

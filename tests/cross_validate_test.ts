@@ -1,9 +1,11 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { crossValidate, groupedFolds } from "../lib/cross_validate.ts";
-import { scanDataset } from "../lib/dataset.ts";
-import { loadTrunk, trunkEmbedder } from "../lib/toolkit.ts";
-import { SPACE_ROCKS, texturePng, writeTextureDataset } from "./_helpers.ts";
-import { cachedEmbedder, openEmbedCache } from "../lib/embed_cache.ts";
+import { crossValidate } from "../lib/train/cross_validate.ts";
+import { groupedFolds } from "../lib/data/folds.ts";
+import { scanDataset } from "../lib/data/scan.ts";
+import { SPACE_ROCKS, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
+import { cachedEmbedder, openEmbedCache } from "../lib/embed/cache.ts";
+import { wrapEmbedder } from "../lib/embed/embedder.ts";
+import { testEmbedder } from "./_trunk.ts";
 
 Deno.test("groupedFolds() deals whole photo series to every fold, with both classes in each", async () => {
   const d = await scanDataset(SPACE_ROCKS);
@@ -32,51 +34,45 @@ Deno.test("groupedFolds() deals whole photo series to every fold, with both clas
 });
 
 // Folds train on the same photos over and over: a cache embeds each photo once.
-const inThread = trunkEmbedder(await loadTrunk({ backend: "wasm" }));
-const cacheDir = await Deno.makeTempDir({ prefix: "rocks-cv-cache-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(cacheDir, { recursive: true }));
-const embedder = {
-  embed: cachedEmbedder(inThread.embed, await openEmbedCache(cacheDir), inThread.trunk.sha256),
-  trunk: inThread.trunk,
-};
+async function cachedTestEmbedder(cacheDir: string) {
+  const inThread = await testEmbedder();
+  const cache = await openEmbedCache(cacheDir);
+  return wrapEmbedder(inThread, {
+    cache,
+    embed: cachedEmbedder(inThread.embed, cache, inThread.trunk.sha256),
+  });
+}
 
 Deno.test("crossValidate() separates an easy pair of classes nearly perfectly", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rocks-cv-" });
-  try {
-    await writeTextureDataset(dir, 10);
-    const cv = await crossValidate(await scanDataset(dir), embedder.embed, embedder.trunk, {
-      augment: "none",
-      epochs: 5,
-      batchSize: 8,
-    }, { folds: 5 });
-    assertEquals(cv.folds.length, 5);
-    assert(cv.accuracy.mean >= 0.9, `mean accuracy ${cv.accuracy.mean}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir("rocks-cv-");
+  await writeTextureDataset(`${dir.path}/data`, 10);
+  const embedder = await cachedTestEmbedder(`${dir.path}/cache`);
+  const cv = await crossValidate(embedder, `${dir.path}/data`, {
+    recipe: { augment: "none", epochs: 5, batchSize: 8 },
+    folds: 5,
+  });
+  assertEquals(cv.folds.length, 5);
+  assert(cv.accuracy.mean >= 0.9, `mean accuracy ${cv.accuracy.mean}`);
 });
 
 Deno.test("crossValidate() scores two classes of the same photos near chance: the evaluation can fail", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rocks-cv-" });
-  try {
-    // Both classes hold the same kinds of texture, so nothing tells them apart.
-    for (const cls of ["left", "right"]) {
-      await Deno.mkdir(`${dir}/${cls}`);
-      for (let i = 0; i < 10; i++) {
-        const kind = i % 2 ? "stripes" : "speckle";
-        await Deno.writeFile(
-          `${dir}/${cls}/${kind}_${i}.png`,
-          texturePng(kind, (cls === "left" ? 100 : 200) + i),
-        );
-      }
+  await using dir = await tempDir("rocks-cv-");
+  // Both classes hold the same kinds of texture, so nothing tells them apart.
+  for (const cls of ["left", "right"]) {
+    await Deno.mkdir(`${dir.path}/data/${cls}`, { recursive: true });
+    for (let i = 0; i < 10; i++) {
+      const kind = i % 2 ? "stripes" : "speckle";
+      await Deno.writeFile(
+        `${dir.path}/data/${cls}/${kind}_${i}.png`,
+        texturePng(kind, (cls === "left" ? 100 : 200) + i),
+      );
     }
-    const cv = await crossValidate(await scanDataset(dir), embedder.embed, embedder.trunk, {
-      augment: "none",
-      epochs: 5,
-      batchSize: 8,
-    }, { folds: 5, repeats: 2 });
-    assert(cv.accuracy.mean > 0.2 && cv.accuracy.mean < 0.8, `mean accuracy ${cv.accuracy.mean}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
+  const embedder = await cachedTestEmbedder(`${dir.path}/cache`);
+  const cv = await crossValidate(embedder, await scanDataset(`${dir.path}/data`), {
+    recipe: { augment: "none", epochs: 5, batchSize: 8 },
+    folds: 5,
+    repeats: 2,
+  });
+  assert(cv.accuracy.mean > 0.2 && cv.accuracy.mean < 0.8, `mean accuracy ${cv.accuracy.mean}`);
 });

@@ -1,7 +1,9 @@
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { parseGroupsCsv, scanDataset, seriesGroups, splitSamples } from "../lib/dataset.ts";
-import { duplicateWarning } from "../lib/duplicates.ts";
-import { RocksError } from "../lib/errors.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import { parseGroupsCsv, seriesGroups } from "../lib/data/groups.ts";
+import { scanDataset } from "../lib/data/scan.ts";
+import { splitSamples } from "../lib/data/split.ts";
+import { duplicateWarning } from "../lib/data/duplicates.ts";
+import { RocksError } from "../lib/util/errors.ts";
 import { SPACE_ROCKS, tempDir } from "./_helpers.ts";
 
 async function touch(path: string, bytes = new Uint8Array([0xff, 0xd8])) {
@@ -74,6 +76,12 @@ Deno.test("scanDataset() groups the Learn photos into photo series, overridable 
     parseGroupsCsv('file,group\nBasalt/a.jpg,rock1\n"Highland/b c.jpg",rock2\n', "g.csv"),
     new Map([["Basalt/a.jpg", "rock1"], ["Highland/b c.jpg", "rock2"]]),
   );
+  // Quoted as rocks' own CSV writer quotes: a comma and doubled quotes inside a field.
+  assertEquals(
+    parseGroupsCsv('"Highland/say ""hi"", twice.jpg","rock, 3"\nBasalt/a,b.jpg,rock4\n', "g.csv"),
+    new Map([['Highland/say "hi", twice.jpg', "rock, 3"], ["Basalt/a,b.jpg", "rock4"]]),
+  );
+  assertThrows(() => parseGroupsCsv('"open.jpg,rock\n', "g.csv"), RocksError, "g.csv line 1");
   await using dir = await tempDir();
   await touch(`${dir.path}/x/a_s69-10001.jpg`);
   await touch(`${dir.path}/x/b_s69-10002.jpg`);

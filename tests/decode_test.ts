@@ -1,10 +1,12 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
-import { codecRenewals, decodeImage, orient, readHeader } from "../lib/decode.ts";
-import { cutJobs, loadView, loadViews, type ViewName } from "../lib/embed.ts";
-import { crc32 } from "../lib/embed_cache.ts";
-import { RocksError } from "../lib/errors.ts";
-import { createRng } from "../lib/rng.ts";
-import { thumbnail } from "../lib/thumbnail.ts";
+import { codecRenewals, decodeImage, orient, readHeader } from "../lib/image/decode.ts";
+import { cutJobs } from "../lib/embed/job.ts";
+import { loadView, loadViews } from "../lib/image/load_view.ts";
+import type { ViewName } from "../lib/image/view.ts";
+import { crc32 } from "../lib/util/hash.ts";
+import { RocksError } from "../lib/util/errors.ts";
+import { createRng } from "../lib/util/rng.ts";
+import { thumbnail } from "../lib/report/thumbnail.ts";
 import { drawRgb, encodePng, SKIMAGE, SPACE_ROCKS, tempDir, withExifOrientation } from "./_helpers.ts";
 import { convert, magickJpeg, magickRgb, testPicture } from "./_magick.ts";
 

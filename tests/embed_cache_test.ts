@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { cachedEmbedder, crc32, openEmbedCache } from "../lib/embed_cache.ts";
-import type { EmbedJob, EmbedResult } from "../lib/embed.ts";
-import { RocksError } from "../lib/errors.ts";
+import { cachedEmbedder, openEmbedCache } from "../lib/embed/cache.ts";
+import { crc32 } from "../lib/util/hash.ts";
+import type { EmbedJob, EmbedResult } from "../lib/embed/job.ts";
+import { RocksError } from "../lib/util/errors.ts";
 import { assertRejects } from "./_assert.ts";
 import { tempDir, texturePng } from "./_helpers.ts";
 

@@ -9,21 +9,26 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { RocksError } from "../lib/errors.ts";
-import { crc32 } from "../lib/embed_cache.ts";
-import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
-import { loadTrunk, openEmbedder, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
+import { RocksError } from "../lib/util/errors.ts";
+import { crc32 } from "../lib/util/hash.ts";
+import { loadClassifier, saveClassifier } from "../lib/model/model_file.ts";
+import { openEmbedder } from "../lib/embed/embedder.ts";
+import { trainFolder } from "../lib/train/train.ts";
 import { randomClassifier } from "./_classifier.ts";
-import { cliCommand, isRoot, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import {
+  cliCommand,
+  courseTrain,
+  fileTempDir,
+  flags,
+  isRoot,
+  runCli,
+  tempDir,
+  writeTextureDataset,
+} from "./_helpers.ts";
+import { testEmbedder, testTrunk } from "./_trunk.ts";
 
-const trunk = await loadTrunk({ backend: "wasm" });
-const embedder = trunkEmbedder(trunk);
-const data = await Deno.makeTempDir({ prefix: "rocks-faults-" });
+const data = fileTempDir("rocks-faults-");
 await writeTextureDataset(data, 10);
-globalThis.addEventListener("unload", () => {
-  trunk.dispose();
-  Deno.removeSync(data, { recursive: true });
-});
 
 /** Every file under `dir`, relative, sorted. */
 function filesUnder(dir: string, rel = ""): string[] {
@@ -52,10 +57,15 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("trainFolder() stops at the next step when its signal is aborted, and leaks no tensor", async () => {
+  const embedder = await testEmbedder();
   const before = tf.memory().numTensors;
   const stop = new AbortController();
   const lines: number[] = [];
-  const e = await trainFolder(embedder, data, { epochs: 3, batchSize: 4, printEvery: 1, augment: "none" }, {
+  const e = await trainFolder(embedder, data, {
+    epochs: 3,
+    batchSize: 4,
+    printEvery: 1,
+    augment: "none",
     onLine: (l) => {
       lines.push(l.step);
       if (l.step === 2) stop.abort("SIGINT");
@@ -76,7 +86,7 @@ Deno.test("trainFolder() stops at the next step when its signal is aborted, and 
     },
   };
   await assertRejects(
-    () => trainFolder(counting, data, { epochs: 1 }, { signal: AbortSignal.abort("SIGTERM") }),
+    () => trainFolder(counting, data, { epochs: 1, signal: AbortSignal.abort("SIGTERM") }),
     RocksError,
     "Training was interrupted by SIGTERM",
   );
@@ -87,29 +97,15 @@ Deno.test("rocks train stops cleanly on SIGINT: previous model untouched, cache 
   await using dir = await tempDir();
   const model = `${dir.path}/model`;
   const cache = `${dir.path}/cache`;
-  const previous = randomClassifier(["speckle", "stripes"], trunk, 9);
+  const previous = randomClassifier(["speckle", "stripes"], await testTrunk(), 9);
   await saveClassifier(model, previous);
   previous.dispose();
   const before = await snapshot(model);
   const args = [
-    "train",
-    data,
-    "--preset",
-    "course",
-    "--out",
-    model,
+    ...courseTrain(data, model),
     "--cache",
     cache,
-    "--workers",
-    "1",
-    "--epochs",
-    "2",
-    "--batch",
-    "4",
-    "--print-every",
-    "1",
-    "--seed",
-    "3",
+    ...flags("--workers 1 --epochs 2 --batch 4 --print-every 1 --seed 3"),
   ];
   const child = cliCommand(args).spawn();
   // Read stdout line by line; send SIGINT once the first training step has printed.
@@ -151,7 +147,7 @@ Deno.test("rocks train stops cleanly on SIGINT: previous model untouched, cache 
 Deno.test("rocks train stops on SIGTERM with exit code 143; other commands end at once", async () => {
   await using dir = await tempDir();
   const model = `${dir.path}/model`;
-  const c = randomClassifier(["speckle", "stripes"], trunk);
+  const c = randomClassifier(["speckle", "stripes"], await testTrunk());
   await saveClassifier(model, c);
   c.dispose();
   for (const [command, marker] of [["train", "Backend:"], ["predict", null]] as const) {
@@ -189,7 +185,7 @@ Deno.test("rocks train stops on SIGTERM with exit code 143; other commands end a
 Deno.test("rocks predict finishes when its reader goes away (a broken pipe, as with | head -1)", async () => {
   await using dir = await tempDir();
   const model = `${dir.path}/model`;
-  const c = randomClassifier(["speckle", "stripes"], trunk);
+  const c = randomClassifier(["speckle", "stripes"], await testTrunk());
   await saveClassifier(model, c);
   c.dispose();
   const child = cliCommand(["predict", model, data]).spawn();
@@ -210,28 +206,14 @@ Deno.test("rocks train to a full disk or a read-only folder says why (exit 1) an
   }
   try {
     const model = `${disk}/m`;
-    const previous = randomClassifier(["speckle", "stripes"], trunk, 9);
+    const previous = randomClassifier(["speckle", "stripes"], await testTrunk(), 9);
     await saveClassifier(model, previous);
     previous.dispose();
     const before = await snapshot(model);
     if (!root) await Deno.chmod(disk, 0o555);
-    const r = await runCli([
-      "train",
-      data,
-      "--preset",
-      "course",
-      "--out",
-      model,
-      "--no-cache",
-      "--workers",
-      "0",
-      "--epochs",
-      "1",
-      "--augment",
-      "none",
-      "--test-fraction",
-      "0",
-    ]);
+    const r = await runCli(
+      courseTrain(data, model, "--no-cache --workers 0 --epochs 1 --augment none --test-fraction 0"),
+    );
     if (!root) await Deno.chmod(disk, 0o755);
     assertEquals(r.code, 1, r.stderr);
     const why = root ? "No space left on device" : "Permission denied";
@@ -275,6 +257,7 @@ Deno.test("trainFolder() names a class whose every photo is unreadable, and trai
   await Deno.mkdir(`${dir.path}/broken`);
   await Deno.writeTextFile(`${dir.path}/broken/a.jpg`, "not a photo");
   await Deno.writeFile(`${dir.path}/broken/b.png`, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+  const embedder = await testEmbedder();
   await assertRejects(
     () => trainFolder(embedder, dir.path, { epochs: 1, augment: "none", testFraction: 0 }),
     RocksError,
@@ -284,7 +267,9 @@ Deno.test("trainFolder() names a class whose every photo is unreadable, and trai
   await Deno.mkdir(`${dir.path}/single`);
   await Deno.copyFile(`${dir.path}/stripes/stripes_000.png`, `${dir.path}/single/only one.png`);
   const warnings: string[] = [];
-  const r = await trainFolder(embedder, dir.path, { epochs: 1, augment: "none" }, {
+  const r = await trainFolder(embedder, dir.path, {
+    epochs: 1,
+    augment: "none",
     onWarning: (m) => warnings.push(m),
   });
   assertEquals(r.classifier.meta.classes, ["single", "speckle", "stripes"]);
@@ -296,6 +281,7 @@ Deno.test("trainFolder() names a class whose every photo is unreadable, and trai
 });
 
 Deno.test("trainFolder() stops when the loss diverges instead of saving a broken head", async () => {
+  const embedder = await testEmbedder();
   await assertRejects(
     () => trainFolder(embedder, data, { epochs: 2, augment: "none", lr: 1e30, testFraction: 0 }),
     RocksError,

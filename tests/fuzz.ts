@@ -2,7 +2,7 @@
  * A seeded, time-bounded fuzzer for the photo path: it mutates real JPEGs
  * (the Learn photos) and test-made PNGs and feeds every mutant to
  * `decodeImage`, and every `--predict-every`-th one, written to a file, to
- * `predictFiles` with a real trunk. Every input must end in pixels (or a
+ * `predict()` with a real trunk. Every input must end in pixels (or a
  * prediction) or in a `RocksError`; anything else — another exception, a
  * wrong-sized result, an input that takes longer than `--hang-seconds` — is a
  * crash: the input is saved under `--crashes` and the run exits 1.
@@ -21,11 +21,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { codecRenewals, decodeImage, type RgbImage } from "../lib/decode.ts";
-import { crc32 } from "../lib/embed_cache.ts";
-import { RocksError } from "../lib/errors.ts";
-import { createRng, type Rng } from "../lib/rng.ts";
-import { encodePng } from "../lib/png_encode.ts";
+import { codecRenewals, decodeImage, type RgbImage } from "../lib/image/decode.ts";
+import { crc32 } from "../lib/util/hash.ts";
+import { RocksError } from "../lib/util/errors.ts";
+import { createRng, type Rng } from "../lib/util/rng.ts";
+import { encodePng } from "../lib/image/png_encode.ts";
 import { ROOT, SKIMAGE, SPACE_ROCKS, texturePng } from "./_helpers.ts";
 
 /** What a fuzz run did. */
@@ -38,11 +38,11 @@ export interface FuzzReport {
   corpus: string[];
   /** Inputs fed to `decodeImage`. */
   decoded: number;
-  /** Inputs fed to `predictFiles` too. */
+  /** Inputs fed to `predict()` too. */
   predicted: number;
   /** Outcome counts of `decodeImage`: `ok` or the error class. */
   outcomes: Record<string, number>;
-  /** Outcome counts of `predictFiles`: `a class` or `an error`. */
+  /** Outcome counts of `predict()`: `a class` or `an error`. */
   predictOutcomes: Record<string, number>;
   /** Inputs per mutation kind. */
   mutations: Record<string, number>;
@@ -262,7 +262,7 @@ export interface FuzzOptions {
   seed: number;
   /** Stop starting new inputs after this long. */
   seconds: number;
-  /** Also run every this many inputs through `predictFiles` (0: never). */
+  /** Also run every this many inputs through `predict()` (0: never). */
   predictEvery: number;
   /** One input longer than this counts as a hang. */
   hangSeconds: number;
@@ -301,14 +301,15 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     | { predict: (file: string) => Promise<unknown>; close: () => void }
     | undefined;
   if (options.predictEvery > 0) {
-    const { loadTrunk, trunkEmbedder } = await import("../lib/toolkit.ts");
-    const { predictFiles } = await import("../lib/predict.ts");
+    const { loadTrunk } = await import("../lib/trunk/load.ts");
+    const { trunkEmbedder } = await import("../lib/embed/embedder.ts");
+    const { predict } = await import("../lib/score/predict.ts");
     const { randomClassifier } = await import("./_classifier.ts");
     const trunk = await loadTrunk({ backend: "wasm" });
     const embedder = trunkEmbedder(trunk);
     const classifier = randomClassifier(["Basalt", "Highland"], trunk);
     predictor = {
-      predict: (file) => predictFiles(classifier, embedder.embed, [file]),
+      predict: (file) => predict(embedder, classifier, [file]),
       close: () => {
         classifier.dispose();
         trunk.dispose();
@@ -353,7 +354,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
       report.slowestMs = Math.max(report.slowestMs, Math.round(ms));
       if (ms > options.hangSeconds * 1000) await crash(kind, `decodeImage took ${Math.round(ms)} ms`, bytes);
       report.decoded++;
-      // 2. The same bytes as a file, through predictFiles.
+      // 2. The same bytes as a file, through predict().
       if (predictor && report.decoded % options.predictEvery === 0) {
         const file = `${dir}/${name}`;
         await Deno.writeFile(file, bytes);
@@ -363,7 +364,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           if (
             preds.length !== 1 || !p || p.file !== file || (p.class === undefined) === (p.error === undefined)
           ) {
-            await crash(kind, `predictFiles gave ${JSON.stringify(preds).slice(0, 200)}`, bytes);
+            await crash(kind, `predict() gave ${JSON.stringify(preds).slice(0, 200)}`, bytes);
           } else {
             const key = p.class !== undefined ? "a class" : "an error";
             report.predictOutcomes[key] = (report.predictOutcomes[key] ?? 0) + 1;
@@ -371,7 +372,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         } catch (e) {
           await crash(
             kind,
-            `predictFiles threw ${e instanceof Error ? `${e.name}: ${e.message}` : e}`,
+            `predict() threw ${e instanceof Error ? `${e.name}: ${e.message}` : e}`,
             bytes,
           );
         }

@@ -1,20 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import {
-  type AdamState,
-  adamStep,
-  disposeHead,
-  dropoutMask,
-  headConfig,
-  headGradients,
-  headLogProbs,
-  type HeadParams,
-  initAdam,
-  initHead,
-  nllLoss,
-} from "../lib/head.ts";
-import { createRng } from "../lib/rng.ts";
+import { initBackend } from "../lib/trunk/backend.ts";
+import { type AdamState, adamStep, initAdam } from "../lib/train/adam.ts";
+import { disposeHead, headConfig, headLogProbs, type HeadParams, initHead } from "../lib/model/head.ts";
+import { dropoutMask, headGradients, nllLoss } from "../lib/train/gradients.ts";
+import { createRng } from "../lib/util/rng.ts";
 
 await initBackend("wasm");
 

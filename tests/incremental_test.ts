@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
+import { flags, runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
 
 interface TrainJson {
   trainCount: number;
@@ -20,13 +20,7 @@ async function train(data: string, cache: string, out: string, extra: string[] =
     cache,
     "--out",
     out,
-    "--epochs",
-    "2",
-    "--batch",
-    "8",
-    "--workers",
-    "1",
-    "--json",
+    ...flags("--epochs 2 --batch 8 --workers 1 --json"),
     ...extra,
   ]);
   assertEquals(r.code, 0, r.stderr);
@@ -91,13 +85,7 @@ Deno.test("train --resume continues from a saved head and refuses other classes"
     cache,
     "--out",
     `${dir.path}/m2`,
-    "--epochs",
-    "1",
-    "--augment",
-    "none",
-    "--workers",
-    "1",
-    "--json",
+    ...flags("--epochs 1 --augment none --workers 1 --json"),
   ]);
   assertEquals(resumed.code, 0, resumed.stderr);
   const first = await Deno.readFile(`${dir.path}/m/weights.bin`);

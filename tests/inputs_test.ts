@@ -8,11 +8,12 @@
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { crc32 } from "../lib/embed_cache.ts";
-import { saveClassifier } from "../lib/model_file.ts";
-import { loadTrunk } from "../lib/toolkit.ts";
+import { crc32 } from "../lib/util/hash.ts";
+import { saveClassifier } from "../lib/model/model_file.ts";
+import { loadTrunk } from "../lib/trunk/load.ts";
 import { randomClassifier } from "./_classifier.ts";
 import {
+  courseTrain,
   encodePng,
   isRoot,
   runCli,
@@ -115,19 +116,7 @@ Deno.test("rocks train, eval and predict skip every bad input with its reason an
   const common = ["--workers", "1", "--no-cache"];
 
   const train = await runCli([
-    "train",
-    data,
-    "--preset",
-    "course",
-    "--out",
-    `${dir.path}/model`,
-    "--epochs",
-    "1",
-    "--augment",
-    "none",
-    "--test-fraction",
-    "0.25",
-    "--json",
+    ...courseTrain(data, `${dir.path}/model`, "--epochs 1 --augment none --test-fraction 0.25 --json"),
     ...common,
   ], { denoFlags });
   assertEquals(train.code, 0, train.stderr);
@@ -191,12 +180,7 @@ Deno.test("rocks train, eval and predict exit 1 when no photo at all can be read
   }
   const common = ["--workers", "0", "--no-cache"];
   const train = await runCli([
-    "train",
-    data,
-    "--preset",
-    "course",
-    "--out",
-    `${dir.path}/m`,
+    ...courseTrain(data, `${dir.path}/m`),
     "--augment",
     "none",
     ...common,

@@ -9,9 +9,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals } from "./_assert.ts";
-import { cachedEmbedder, openEmbedCache } from "../lib/embed_cache.ts";
-import { predictFiles } from "../lib/predict.ts";
-import { loadTrunk, trunkEmbedder } from "../lib/toolkit.ts";
+import { cachedEmbedder, openEmbedCache } from "../lib/embed/cache.ts";
+import { predict } from "../lib/score/predict.ts";
+import { loadTrunk } from "../lib/trunk/load.ts";
+import { trunkEmbedder } from "../lib/embed/embedder.ts";
 import { randomClassifier } from "./_classifier.ts";
 import { tempDir, texturePng } from "./_helpers.ts";
 
@@ -35,17 +36,17 @@ Deno.test("5,000 cached and 40 full predictions leave numTensors flat and RSS wi
   const cached = cachedEmbedder(full, cache, trunk.sha256);
   try {
     // Warm-up: fills the cache and every lazy allocation (codecs, kernels, buffers).
-    await predictFiles(classifier, cached, photos);
-    await predictFiles(classifier, full, photos.slice(0, 2));
+    await predict({ embed: cached }, classifier, photos);
+    await predict({ embed: full }, classifier, photos.slice(0, 2));
     const tensors = tf.memory().numTensors;
     const figures: string[] = [];
 
-    // 1. 5,000 predictions through predictFiles from cached embeddings (500 calls of 10 photos).
+    // 1. 5,000 predictions through predict() from cached embeddings (500 calls of 10 photos).
     let rss0 = mb();
     let peak = rss0;
     const t0 = performance.now();
     for (let i = 0; i < 500; i++) {
-      const preds = await predictFiles(classifier, cached, photos);
+      const preds = await predict({ embed: cached }, classifier, photos);
       assertEquals(preds.length, 10);
       if (i % 50 === 49) {
         assertEquals(tf.memory().numTensors, tensors, `after ${(i + 1) * 10} cached predictions`);
@@ -75,7 +76,7 @@ Deno.test("5,000 cached and 40 full predictions leave numTensors flat and RSS wi
     rss0 = mb();
     const t3 = performance.now();
     for (let i = 0; i < 20; i++) {
-      const preds = await predictFiles(classifier, full, photos.slice(i % 9, (i % 9) + 2));
+      const preds = await predict({ embed: full }, classifier, photos.slice(i % 9, (i % 9) + 2));
       assert(preds.every((p) => "class" in p));
     }
     assertEquals(tf.memory().numTensors, tensors, "after 40 full predictions");

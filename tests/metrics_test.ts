@@ -1,5 +1,5 @@
 import { assertEquals } from "./_assert.ts";
-import { computeMetrics } from "../lib/metrics.ts";
+import { computeMetrics } from "../lib/model/metrics.ts";
 
 Deno.test("computeMetrics() counts a confusion matrix with rows as the true class", () => {
   const m = computeMetrics(["a", "b", "c"], [0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 0, 2]);

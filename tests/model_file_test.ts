@@ -1,13 +1,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeClassifier, preprocessingFacts } from "../lib/classifier.ts";
-import { RocksError } from "../lib/errors.ts";
-import { headConfig, initHead } from "../lib/head.ts";
-import { loadClassifier, saveClassifier } from "../lib/model_file.ts";
-import { createRng } from "../lib/rng.ts";
+import { initBackend } from "../lib/trunk/backend.ts";
+import { makeClassifier, preprocessingFacts } from "../lib/model/classifier.ts";
+import { RocksError } from "../lib/util/errors.ts";
+import { headConfig, initHead } from "../lib/model/head.ts";
+import { loadClassifier, saveClassifier } from "../lib/model/model_file.ts";
+import { createRng } from "../lib/util/rng.ts";
 import { isRoot, tempDir } from "./_helpers.ts";
+import { randomClassifier } from "./_classifier.ts";
+import { sha256Hex } from "../lib/util/hash.ts";
 
 await initBackend("wasm");
 
@@ -60,6 +62,24 @@ Deno.test("saveClassifier() then loadClassifier() gives identical predictions an
   p.forEach((row) => assert(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, "sums to 1"));
   c.dispose();
   back.dispose();
+});
+
+Deno.test("the model folder's bytes are those rocks 0.1.0 wrote before the reshaping (format unchanged)", async () => {
+  // Computed with the code of commit 84bac2d (before lib/ was cut into stages) for the same classifier:
+  // a model saved then loads now, and one saved now loads there.
+  await using dir = await tempDir();
+  const c = randomClassifier(["Basalt", "Highland"], { id: "trunk-x", sha256: "0".repeat(64) }, 7);
+  await saveClassifier(`${dir.path}/m`, c);
+  c.dispose();
+  const sums: Record<string, string> = {};
+  for (const f of ["model.json", "weights.bin", "rocks.json"]) {
+    sums[f] = await sha256Hex(await Deno.readFile(`${dir.path}/m/${f}`));
+  }
+  assertEquals(sums, {
+    "model.json": "e862114f229a4c79eee85cfa890b90c50c1d33ed94e3f9b5fca536ab7a5f9dad",
+    "weights.bin": "d54da1f3f66882324b89e712f5536f640942808784efdfcb597d72a2a41bc3c0",
+    "rocks.json": "a1ae8dd0e1386666816fdc534bc88c86e7df3dcc94fa67aee4e3998f490839a7",
+  });
 });
 
 Deno.test("the saved head loads with tf.loadLayersModel and gives the same log-probabilities", async () => {

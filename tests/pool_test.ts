@@ -1,13 +1,12 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { createPool } from "../lib/pool.ts";
-import { loadTrunk, openEmbedder, trunkEmbedder } from "../lib/toolkit.ts";
-import { countingEmbedder } from "../lib/train_progress.ts";
-import { manifestSha256 } from "../lib/weights.ts";
-import type { EmbedJob } from "../lib/embed.ts";
-import { SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
+import { createPool } from "../lib/embed/pool.ts";
+import { countingEmbedder, openEmbedder } from "../lib/embed/embedder.ts";
+import type { EmbedJob, EmbedResult } from "../lib/embed/job.ts";
+import { manifestSha256 } from "../lib/trunk/weights.ts";
+import { fileTempDir, SPACE_ROCKS, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { testEmbedder } from "./_trunk.ts";
 
-const dir = { path: await Deno.makeTempDir({ prefix: "rocks-pool-" }) };
-globalThis.addEventListener("unload", () => Deno.removeSync(dir.path, { recursive: true }));
+const dir = { path: fileTempDir("rocks-pool-") };
 await writeTextureDataset(dir.path, 4);
 const photos = [
   ...[...Deno.readDirSync(`${dir.path}/stripes`)].map((e) => `${dir.path}/stripes/${e.name}`).sort(),
@@ -20,11 +19,11 @@ const jobs: EmbedJob[] = [
   { path: `${dir.path}/missing.png`, view: "centre" },
   ...photos.slice(0, 2).map((path) => ({ path, view: "crop:7" as const })),
 ];
-const trunk = await loadTrunk({ backend: "wasm" });
-const reference = await trunkEmbedder(trunk).embed(jobs);
-trunk.dispose();
+/** What one thread gives for `jobs`: the results every pool run must equal. */
+let referenceRun: Promise<EmbedResult[]> | undefined;
+const reference = async () => await (referenceRun ??= testEmbedder().then((e) => e.embed(jobs)));
 
-function sameResults(a: typeof reference, b: typeof reference, what: string) {
+function sameResults(a: EmbedResult[], b: EmbedResult[], what: string) {
   assertEquals(a.length, b.length, what);
   a.forEach((r, i) => {
     const s = b[i]!;
@@ -42,7 +41,7 @@ Deno.test("createPool() gives the same embeddings, in the same order, as one thr
     assertEquals(pool.size, 2);
     const progress: number[] = [];
     const got = await pool.embed(jobs, (done) => progress.push(done));
-    sameResults(reference, got, "pool");
+    sameResults(await reference(), got, "pool");
     assertEquals(progress.at(-1), jobs.length);
     assert("error" in got[7]! && got[7].error.includes("missing.png does not exist"));
   } finally {
@@ -60,7 +59,7 @@ Deno.test("createPool() loses no photo when a worker dies mid-run", async () => 
   });
   try {
     const got = await pool.embed(jobs.slice(0, 6));
-    sameResults(reference.slice(0, 6), got, "after crashes");
+    sameResults((await reference()).slice(0, 6), got, "after crashes");
     assert(warnings.length >= 1 && warnings[0]!.includes("died"), warnings.join("; "));
     assert(pool.restarts >= 1);
   } finally {
@@ -69,27 +68,24 @@ Deno.test("createPool() loses no photo when a worker dies mid-run", async () => 
 });
 
 Deno.test("openEmbedder() starts its workers at the first photo the cache lacks, not before", async () => {
-  const cache = await Deno.makeTempDir({ prefix: "rocks-lazy-" });
-  try {
-    const some = jobs.slice(0, 3);
-    const first = await openEmbedder({ workers: 2, backend: "wasm", cache });
-    assertEquals(first.started, false);
-    assertEquals(first.trunk.sha256, await manifestSha256()); // the cache is keyed before any trunk loads
-    sameResults(await first.embed(some), reference.slice(0, 3), "cold");
-    assertEquals(first.started, true);
-    first.close();
-    // Every embedding cached: no worker starts, the results are the same.
-    const second = await openEmbedder({ workers: 2, backend: "wasm", cache });
-    const counted = countingEmbedder(second, () => {});
-    sameResults(await counted.embed(some), reference.slice(0, 3), "warm");
-    assertEquals(counted.started, false);
-    // One photo more: now the workers start, and the getter says so through the counting wrapper too.
-    sameResults(await counted.embed(jobs.slice(0, 4)), reference.slice(0, 4), "one more");
-    assertEquals(counted.started, true);
-    second.close();
-  } finally {
-    await Deno.remove(cache, { recursive: true });
-  }
+  await using dir = await tempDir("rocks-lazy-");
+  const cache = dir.path;
+  const some = jobs.slice(0, 3);
+  const first = await openEmbedder({ workers: 2, backend: "wasm", cache });
+  assertEquals(first.started, false);
+  assertEquals(first.trunk.sha256, await manifestSha256()); // the cache is keyed before any trunk loads
+  sameResults(await first.embed(some), (await reference()).slice(0, 3), "cold");
+  assertEquals(first.started, true);
+  first.close();
+  // Every embedding cached: no worker starts, the results are the same.
+  const second = await openEmbedder({ workers: 2, backend: "wasm", cache });
+  const counted = countingEmbedder(second, () => {});
+  sameResults(await counted.embed(some), (await reference()).slice(0, 3), "warm");
+  assertEquals(counted.started, false);
+  // One photo more: now the workers start, and the getter says so through the counting wrapper too.
+  sameResults(await counted.embed(jobs.slice(0, 4)), (await reference()).slice(0, 4), "one more");
+  assertEquals(counted.started, true);
+  second.close();
 });
 
 Deno.test("countingEmbedder() counts overlapping calls without counting a view twice", async () => {

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { assertAlmostEquals, assertEquals } from "./_assert.ts";
-import { CAFFE_MEAN_BGR, toInputTensor } from "../lib/preprocess.ts";
+import { CAFFE_MEAN_BGR } from "../lib/trunk/facts.ts";
+import { toInputTensor } from "../lib/trunk/preprocess.ts";
 
 Deno.test("CAFFE_MEAN_BGR holds Keras caffe-mode ImageNet means in BGR order", () => {
   assertEquals(CAFFE_MEAN_BGR, [103.939, 116.779, 123.68]);

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { DEFAULT_PRESET, presetOptions, PRESETS } from "../lib/presets.ts";
-import { RocksError } from "../lib/errors.ts";
-import { runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { DEFAULT_PRESET, presetOptions, PRESETS } from "../lib/train/presets.ts";
+import { RocksError } from "../lib/util/errors.ts";
+import { flags, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
 
 Deno.test("presetOptions('course') is the notebook's recipe, and an unknown name lists the known ones", () => {
   assertEquals(presetOptions("course"), {
@@ -29,11 +29,7 @@ Deno.test("a preset and its options round-trip through the model folder and rock
     "1",
     "--cache",
     `${dir.path}/cache`,
-    "--epochs",
-    "1",
-    "--augment",
-    "none",
-    "--json",
+    ...flags("--epochs 1 --augment none --json"),
   ];
   for (const preset of Object.keys(PRESETS)) {
     const out = `${dir.path}/m-${preset}`;
@@ -41,7 +37,7 @@ Deno.test("a preset and its options round-trip through the model folder and rock
     assertEquals(r.code, 0, r.stderr);
     assertEquals(JSON.parse(r.stdout).preset, preset);
     const meta = JSON.parse(await Deno.readTextFile(`${out}/rocks.json`));
-    const p = PRESETS[preset]!;
+    const p = presetOptions(preset);
     assertEquals(meta.training.preset, preset);
     assertEquals([meta.preprocessing.size, meta.preprocessing.l2normalize], [p.viewSize, p.l2normalize]);
     assertEquals(
@@ -69,13 +65,7 @@ Deno.test("rocks eval-recipe cross-validates a recipe by photo groups and report
   const r = await runCli([
     "eval-recipe",
     `${dir.path}/data`,
-    "--folds",
-    "3",
-    "--augment",
-    "none",
-    "--workers",
-    "1",
-    "--cache",
+    ...flags("--folds 3 --augment none --workers 1 --cache"),
     `${dir.path}/cache`,
     "--json",
   ]);

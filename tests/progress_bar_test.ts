@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { formatBar, formatDuration, ProgressBar } from "../lib/progress_bar.ts";
+import { formatBar, formatDuration, ProgressBar } from "../cli/progress_bar.ts";
 
 Deno.test("formatDuration() writes m:ss, h:mm:ss from an hour, and -:-- for no estimate", () => {
   assertEquals(formatDuration(0), "0:00");

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { maxPhotoBytes, readPhotoFile } from "../lib/read_photo.ts";
-import { RocksError } from "../lib/errors.ts";
+import { maxPhotoBytes, readPhotoFile } from "../lib/image/read_photo.ts";
+import { RocksError } from "../lib/util/errors.ts";
 import { isRoot, ROOT, tempDir } from "./_helpers.ts";
 
 Deno.test("readPhotoFile() names what is wrong with each kind of file that is not a readable photo", async () => {
@@ -55,7 +55,7 @@ Deno.test("readPhotoFile() says a file it may not read cannot be read (permissio
   const script = `${dir.path}/read.ts`;
   await Deno.writeTextFile(
     script,
-    `import { readPhotoFile } from "${ROOT}/lib/read_photo.ts";\n` +
+    `import { readPhotoFile } from "${ROOT}/lib/image/read_photo.ts";\n` +
       `await readPhotoFile(Deno.args[0]!).then(() => console.log("read"), (e) => console.log(e.message));\n`,
   );
   const out = await new Deno.Command(Deno.execPath(), {

@@ -10,7 +10,7 @@
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { runCli, SPACE_ROCKS, tempDir } from "./_helpers.ts";
+import { fileTempDir, runCli, SPACE_ROCKS, tempDir } from "./_helpers.ts";
 
 interface TrainJson {
   testAccuracy: number;
@@ -22,8 +22,7 @@ interface TrainJson {
 }
 
 /** One cache for every run in this file: a photo's views are embedded once for all of them. */
-const shared = await Deno.makeTempDir({ prefix: "rocks-real-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(shared, { recursive: true }));
+const shared = fileTempDir("rocks-real-");
 
 async function trainRuns(split: "random" | "group", seeds: number[], dir: string): Promise<TrainJson[]> {
   const results: TrainJson[] = [];

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { pickGridPhotos, rankMistakes } from "../lib/report.ts";
-import type { Scored } from "../lib/evaluate.ts";
-import { ROOT, runCli, writeTextureDataset } from "./_helpers.ts";
+import { pickGridPhotos, rankMistakes } from "../lib/report/report.ts";
+import type { Scored } from "../lib/score/evaluate.ts";
+import { type CliRun, fileTempDir, flags, ROOT, runCli, writeTextureDataset } from "./_helpers.ts";
 import type { PageFacts } from "./_report_page.ts";
 
 /** Screenshots of the rendered report are kept here (gitignored). */
@@ -11,35 +11,29 @@ const CHROMIUM = "/usr/bin/chromium";
 // One small training run serves every CLI test below: 8 photos a class,
 // 40 % held out (3 + 3), one epoch of centre views in batches of 4 (3 steps,
 // a progress line each), embeddings cached so later commands reuse them.
-const dir = await Deno.makeTempDir({ prefix: "rocks-report-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+// It runs at the first test that needs it: the pure tests of this file pay nothing for it.
+const dir = fileTempDir("rocks-report-");
 const data = `${dir}/data`;
 const model = `${dir}/model`;
 const cache = `${dir}/cache`;
 const html = `${dir}/report.html`;
-await writeTextureDataset(data, 8);
 const fast = ["--workers", "1", "--cache", cache];
-const train = await runCli([
-  "train",
-  data,
-  "--out",
-  model,
-  "--epochs",
-  "1",
-  "--augment",
-  "none",
-  "--batch",
-  "4",
-  "--print-every",
-  "1",
-  "--test-fraction",
-  "0.4",
-  ...fast,
-  "--report",
-  html,
-  "--progress",
-  "--json",
-]);
+let run: Promise<CliRun> | undefined;
+const trained = () =>
+  run ??= writeTextureDataset(data, 8).then(() =>
+    runCli([
+      "train",
+      data,
+      "--out",
+      model,
+      ...flags("--epochs 1 --augment none --batch 4 --print-every 1 --test-fraction 0.4"),
+      ...fast,
+      "--report",
+      html,
+      "--progress",
+      "--json",
+    ])
+  );
 
 const scored = (file: string, truth: string, predicted: string, p: number): Scored => ({
   file,
@@ -68,7 +62,8 @@ Deno.test("rankMistakes() lists only wrong photos, the most confident mistake fi
   assertEquals(ranked.map((s) => s.file), ["sure", "middle", "unsure"]);
 });
 
-Deno.test("rocks train --progress draws the bar on stderr up to total/total and keeps --json stdout clean", () => {
+Deno.test("rocks train --progress draws the bar on stderr up to total/total and keeps --json stdout clean", async () => {
+  const train = await trained();
   assertEquals(train.code, 0, train.stderr);
   assert(!train.stdout.includes("\r") && !train.stdout.includes("█"), "no bar on stdout");
   const json = JSON.parse(train.stdout);
@@ -91,6 +86,7 @@ Deno.test({
     "rocks train --report writes one self-contained page that Chromium shows with grid, matrix and curves",
   ignore: Deno.env.get("ROCKS_SKIP_BROWSER") === "1",
   async fn() {
+    const train = await trained();
     assertEquals(train.code, 0, train.stderr);
     const history = JSON.parse(train.stdout).history as unknown[];
     assertEquals(history.length, 3);
@@ -142,6 +138,7 @@ Deno.test({
 });
 
 Deno.test("rocks report lists a mislabelled folder's mistakes, most confident first, with a seeded grid", async () => {
+  const train = await trained();
   assertEquals(train.code, 0, train.stderr);
   // The same photos with the classes swapped: every prediction is now a mistake.
   const swapped = `${dir}/swapped`;

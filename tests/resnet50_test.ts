@@ -1,15 +1,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
-import { loadTrunk } from "../lib/toolkit.ts";
-import { buildTrunk } from "../lib/resnet50.ts";
-import { loadResnetWeights, WEIGHTS_MANIFEST } from "../lib/weights.ts";
-import { loadView } from "../lib/embed.ts";
-import { toInputTensor } from "../lib/preprocess.ts";
-import { RocksError } from "../lib/errors.ts";
+import { testTrunk } from "./_trunk.ts";
+import { buildTrunk } from "../lib/trunk/resnet50.ts";
+import { loadResnetWeights, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
+import { loadView } from "../lib/image/load_view.ts";
+import { toInputTensor } from "../lib/trunk/preprocess.ts";
+import { RocksError } from "../lib/util/errors.ts";
 import { SKIMAGE, SPACE_ROCKS, tempDir } from "./_helpers.ts";
 
-const trunk = await loadTrunk({ backend: "wasm" });
+const trunk = await testTrunk();
 
 function top(path: string, k = 3): { label: string; p: number }[] {
   return tf.tidy(() => {

@@ -1,15 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals } from "./_assert.ts";
-import { evaluate, loadTrunk, predict, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
-import { PARAM_NAMES } from "../lib/head.ts";
-import { headParamsOf } from "../lib/classifier.ts";
-import { resolveTrainOptions } from "../lib/train.ts";
-import { tempDir, writeTextureDataset } from "./_helpers.ts";
+import { evaluate } from "../lib/score/evaluate.ts";
+import { predict } from "../lib/score/predict.ts";
+import { trainFolder } from "../lib/train/train.ts";
+import { PARAM_NAMES } from "../lib/model/head.ts";
+import { headParamsOf } from "../lib/model/classifier.ts";
+import { resolveTrainOptions } from "../lib/train/options.ts";
+import { fileTempDir, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { testEmbedder } from "./_trunk.ts";
 
-const trunk = trunkEmbedder(await loadTrunk({ backend: "wasm" }));
-const data = await Deno.makeTempDir({ prefix: "rocks-train-" });
+const data = fileTempDir("rocks-train-");
 await writeTextureDataset(data, 12);
-globalThis.addEventListener("unload", () => Deno.removeSync(data, { recursive: true }));
 
 Deno.test("resolveTrainOptions() defaults to the course's recipe", () => {
   assertEquals(resolveTrainOptions(), {
@@ -30,7 +31,11 @@ Deno.test("resolveTrainOptions() defaults to the course's recipe", () => {
 
 Deno.test("trainFolder() learns two textures from random crops and reports the course's lines", async () => {
   const lines: number[] = [];
-  const r = await trainFolder(trunk, data, { epochs: 2, batchSize: 6, testFraction: 0.25, printEvery: 2 }, {
+  const r = await trainFolder(await testEmbedder(), data, {
+    epochs: 2,
+    batchSize: 6,
+    testFraction: 0.25,
+    printEvery: 2,
     onLine: (l) => lines.push(l.step),
   });
   // 18 training photos in batches of 6: 3 steps an epoch, 6 in all, a line every 2 steps.
@@ -43,10 +48,11 @@ Deno.test("trainFolder() learns two textures from random crops and reports the c
 });
 
 Deno.test("trainFolder() gives the same model for the same seed and another for another seed", async () => {
+  const embedder = await testEmbedder();
   const opts = { epochs: 2, batchSize: 8, augment: "none" as const };
-  const a = await trainFolder(trunk, data, { ...opts, seed: 3 });
-  const b = await trainFolder(trunk, data, { ...opts, seed: 3 });
-  const c = await trainFolder(trunk, data, { ...opts, seed: 4 });
+  const a = await trainFolder(embedder, data, { ...opts, seed: 3 });
+  const b = await trainFolder(embedder, data, { ...opts, seed: 3 });
+  const c = await trainFolder(embedder, data, { ...opts, seed: 4 });
   for (const n of PARAM_NAMES) {
     assertEquals(headParamsOf(a.classifier)[n].dataSync(), headParamsOf(b.classifier)[n].dataSync(), n);
   }
@@ -59,28 +65,30 @@ Deno.test("trainFolder() gives the same model for the same seed and another for 
 });
 
 Deno.test("train, evaluate and predict again and again leave tf.memory().numTensors where it started", async () => {
+  const embedder = await testEmbedder();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 2; i++) {
-    const r = await trainFolder(trunk, data, {
+    const r = await trainFolder(embedder, data, {
       epochs: 1,
       batchSize: 8,
       augment: "none",
       testFraction: 0.25,
     });
-    await evaluate(trunk, r.classifier, data);
-    await predict(trunk, r.classifier, [`${data}/stripes`]);
+    await evaluate(embedder, r.classifier, data);
+    await predict(embedder, r.classifier, [`${data}/stripes`]);
     r.classifier.dispose();
     assertEquals(tf.memory().numTensors, before, `round ${i}`);
   }
 });
 
 Deno.test("trainFolder() skips a damaged photo, names it, and trains on the rest", async () => {
+  const embedder = await testEmbedder();
   await using dir = await tempDir();
   await writeTextureDataset(dir.path, 5);
   const good = await Deno.readFile(`${dir.path}/stripes/stripes_000.png`);
   await Deno.writeFile(`${dir.path}/stripes/cut.png`, good.subarray(0, 60));
   await Deno.writeTextFile(`${dir.path}/speckle/readme.txt`, "not a photo");
-  const r = await trainFolder(trunk, dir.path, { epochs: 1, testFraction: 0, augment: "none" });
+  const r = await trainFolder(embedder, dir.path, { epochs: 1, testFraction: 0, augment: "none" });
   assertEquals(r.skipped.map((s) => s.file).sort(), ["speckle/readme.txt", "stripes/cut.png"]);
   assert(
     r.skipped.find((s) => s.file === "stripes/cut.png")!.reason.includes("cut.png could not be decoded"),
@@ -91,10 +99,11 @@ Deno.test("trainFolder() skips a damaged photo, names it, and trains on the rest
 });
 
 Deno.test("predict() returns one entry per photo, with an error for one it cannot read", async () => {
+  const embedder = await testEmbedder();
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/fake.jpg`, "text in disguise");
-  const r = await trainFolder(trunk, data, { epochs: 1, augment: "none", testFraction: 0 });
-  const preds = await predict(trunk, r.classifier, [
+  const r = await trainFolder(embedder, data, { epochs: 1, augment: "none", testFraction: 0 });
+  const preds = await predict(embedder, r.classifier, [
     `${data}/speckle/speckle_000.png`,
     `${dir.path}/fake.jpg`,
     `${dir.path}/gone.png`,

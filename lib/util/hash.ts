@@ -1,0 +1,36 @@
+/**
+ * Checksums: sha256 for identities (weights, photos, model files, cache
+ * keys) and CRC-32 for record and PNG chunk checks.
+ * @module
+ */
+import { crc32 as zlibCrc32 } from "node:zlib";
+
+/**
+ * sha256 of `bytes` as lowercase hex.
+ * @param bytes What to hash.
+ * @returns 64 hex digits.
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./hash.ts";
+ * const empty = await sha256Hex(new Uint8Array());
+ * if (!empty.startsWith("e3b0c442")) throw new Error(empty);
+ * ```
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib and PNG compute it) of `bytes`.
+ * @param bytes What to check.
+ * @returns The CRC as an unsigned 32-bit number.
+ * @example
+ * ```ts
+ * import { crc32 } from "./hash.ts";
+ * if (crc32(new TextEncoder().encode("123456789")) !== 0xcbf43926) throw new Error("check value");
+ * ```
+ */
+export function crc32(bytes: Uint8Array): number {
+  return zlibCrc32(bytes) >>> 0;
+}
