@@ -17,6 +17,7 @@
  * @module
  */
 import { maxPhotoBytes } from "../image/read_photo.ts";
+import { userCacheDir } from "../util/dirs.ts";
 import { RocksError } from "../util/errors.ts";
 import { crc32, sha256Hex } from "../util/hash.ts";
 import type { EmbedFn, EmbedJob, EmbedResult } from "./job.ts";
@@ -48,16 +49,12 @@ export interface EmbedCache {
   put(key: string, embedding: Float32Array): Promise<void>;
 }
 
-/** `$XDG_CACHE_HOME/rocks`, else `~/.cache/rocks`. Requires --allow-env. */
+/**
+ * The embedding cache's default folder: the user's cache folder by the system's convention
+ * (`$XDG_CACHE_HOME/rocks` or `~/.cache/rocks` on Linux; see `util/dirs.ts`). Requires --allow-env.
+ */
 export function defaultCacheDir(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/rocks`;
-  const home = Deno.env.get("HOME");
-  if (home) return `${home}/.cache/rocks`;
-  throw new RocksError(
-    "usage",
-    "No cache folder: set XDG_CACHE_HOME or HOME, pass --cache DIR, or use --no-cache",
-  );
+  return userCacheDir();
 }
 
 /**

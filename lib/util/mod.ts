@@ -14,4 +14,5 @@ export { RocksError, type RocksErrorKind, throwIfAborted, usageCheck } from "./e
 export { createRng, hashSeed, type Rng } from "./rng.ts";
 export { crc32, sha256Hex } from "./hash.ts";
 export { csvCell, parseCsvLine } from "./csv.ts";
+export { type SystemFacts, userCacheDir } from "./dirs.ts";
 export { VERSION } from "./version.ts";
