@@ -94,7 +94,7 @@ if (import.meta.main) {
   const result = {
     date: new Date().toISOString(),
     adapter: gpu,
-    weights: values["random-weights"] ? "random, same shapes" : WEIGHTS_MANIFEST.package,
+    weights: values["random-weights"] ? "random, same shapes" : WEIGHTS_MANIFEST.source.package,
     rows,
   };
   console.log(

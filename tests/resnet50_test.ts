@@ -1,13 +1,14 @@
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
+import * as tfl from "npm:@tensorflow/tfjs-layers@4.22.0";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { testTrunk } from "./_trunk.ts";
 import { buildTrunk } from "../lib/trunk/resnet50.ts";
-import { loadResnetWeights, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
+import { defaultWeightsLocation, loadResnetWeights, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
 import { loadView } from "../lib/image/load_view.ts";
 import { toInputTensor } from "../lib/trunk/preprocess.ts";
 import { RocksError } from "../lib/util/errors.ts";
 import { SKIMAGE, SPACE_ROCKS, tempDir } from "./_helpers.ts";
+import { haveSkimage } from "./_system.ts"; // without the skimage photos, the two tests of them are ignored
 
 const trunk = await testTrunk();
 
@@ -21,17 +22,22 @@ function top(path: string, k = 3): { label: string; p: number }[] {
   });
 }
 const viewCache = new Map<string, Uint8Array>();
-for (const f of ["chelsea.png", "coffee.png"]) viewCache.set(f, await loadView(`${SKIMAGE}/${f}`, "centre"));
+for (const f of haveSkimage ? ["chelsea.png", "coffee.png"] : []) {
+  viewCache.set(f, await loadView(`${SKIMAGE}/${f}`, "centre"));
+}
 
-Deno.test("loadTrunk() verifies all 27 weight files and the 25,636,712 parameters", () => {
-  assertEquals(Object.keys(WEIGHTS_MANIFEST.files).length, 27);
+Deno.test("loadTrunk() verifies all 16 weight files and the 25,636,712 parameters", () => {
+  assertEquals(Object.keys(WEIGHTS_MANIFEST.files).length, 16);
   assertEquals(WEIGHTS_MANIFEST.parameters, 25_636_712);
   assertEquals(trunk.id, WEIGHTS_MANIFEST.trunkId);
   assert(/^[0-9a-f]{64}$/.test(trunk.sha256));
   assertEquals(trunk.backend.name, "wasm");
 });
 
-Deno.test("the trunk is the real ImageNet ResNet50: chelsea is a cat, coffee is espresso", () => {
+Deno.test({
+  name: "the trunk is the real ImageNet ResNet50: chelsea is a cat, coffee is espresso",
+  ignore: !haveSkimage,
+}, () => {
   const cat = top("chelsea.png");
   assertEquals(cat[0]!.label, "Egyptian_cat");
   assert(cat.every((c) => ["Egyptian_cat", "tabby", "tiger_cat"].includes(c.label)), JSON.stringify(cat));
@@ -40,11 +46,15 @@ Deno.test("the trunk is the real ImageNet ResNet50: chelsea is a cat, coffee is 
   assert(cup[0]!.p > 0.9, `espresso p=${cup[0]!.p}`);
 });
 
-Deno.test("the folded trunk equals Keras's own graph loaded by tfjs-layers, embedding and fc1000", async () => {
+Deno.test({
+  name: "the folded trunk equals Keras's own graph loaded by tfjs-layers, embedding and fc1000",
+  ignore: !haveSkimage,
+}, async () => {
+  // tfjs-layers reads the converted folder itself (model.json + shards, decoding the float16 kernels).
   const dir = trunk.backend && (await loadResnetWeights()).location;
-  const modelJson = JSON.parse(await Deno.readTextFile(`${dir}/ResNet50/model.json`));
+  const modelJson = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
   const group = modelJson.weightsManifest[0];
-  const shards = await Promise.all(group.paths.map((p: string) => Deno.readFile(`${dir}/ResNet50/${p}`)));
+  const shards = await Promise.all(group.paths.map((p: string) => Deno.readFile(`${dir}/${p}`)));
   const weightData = new Uint8Array(shards.reduce((s: number, b: Uint8Array) => s + b.length, 0));
   let at = 0;
   for (const b of shards) {
@@ -97,22 +107,45 @@ Deno.test("Trunk.embed() maps [N,224,224,3] to [N,2048], leaks no tensor, and re
 Deno.test("loadResnetWeights() names the damaged or missing file", async () => {
   const src = (await loadResnetWeights()).location;
   await using dir = await tempDir();
-  for (const f of Object.keys(WEIGHTS_MANIFEST.files)) {
-    await Deno.mkdir(`${dir.path}/${f.slice(0, f.lastIndexOf("/"))}`, { recursive: true });
-    await Deno.symlink(`${src}/${f}`, `${dir.path}/${f}`);
-  }
-  const shard = "ResNet50/group1-shard7of25.bin";
+  for (const f of Object.keys(WEIGHTS_MANIFEST.files)) await Deno.symlink(`${src}/${f}`, `${dir.path}/${f}`);
+  const shard = "group1-shard7of13.bin";
   const bytes = await Deno.readFile(`${src}/${shard}`);
   bytes[1000] = bytes[1000]! ^ 0xff;
   await Deno.remove(`${dir.path}/${shard}`);
   await Deno.writeFile(`${dir.path}/${shard}`, bytes);
   await assertRejects(() => loadResnetWeights(dir.path), RocksError, `${shard} is damaged: sha256`);
+  await Deno.writeFile(`${dir.path}/${shard}`, bytes.subarray(0, 5000));
+  await assertRejects(
+    () => loadResnetWeights(dir.path),
+    RocksError,
+    `${shard} is damaged: 5000 bytes, expected 4194304 (a partial copy?)`,
+  );
   await Deno.remove(`${dir.path}/${shard}`);
   await assertRejects(
     () => loadResnetWeights(dir.path),
     RocksError,
     `Missing weights file ${dir.path}/${shard}`,
   );
+});
+
+Deno.test("ROCKS_WEIGHTS points the loader at another copy of the weights, checked the same way", async () => {
+  const src = (await loadResnetWeights()).location;
+  await using dir = await tempDir();
+  for (const f of Object.keys(WEIGHTS_MANIFEST.files)) await Deno.symlink(`${src}/${f}`, `${dir.path}/${f}`);
+  Deno.env.set("ROCKS_WEIGHTS", `${dir.path}/`);
+  try {
+    assertEquals(defaultWeightsLocation(), dir.path);
+    assertEquals((await loadResnetWeights()).location, dir.path);
+    await Deno.remove(`${dir.path}/labels.json`);
+    await assertRejects(
+      () => loadResnetWeights(),
+      RocksError,
+      `Missing weights file ${dir.path}/labels.json`,
+    );
+  } finally {
+    Deno.env.delete("ROCKS_WEIGHTS");
+  }
+  assertEquals(defaultWeightsLocation(), src);
 });
 
 Deno.test("buildTrunk() asserts every shape before copying anything", async () => {

