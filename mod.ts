@@ -52,9 +52,10 @@ export {
 // Score: a classifier applied to photos.
 export { evaluate, type Evaluation } from "./lib/score/evaluate.ts";
 export { predict, type Prediction } from "./lib/score/predict.ts";
-// Model: a classifier and its folder.
+// Model: a classifier, its folder, and the whole network as one ONNX file.
 export type { Classifier, ClassifierMeta } from "./lib/model/classifier.ts";
 export { loadClassifier, saveClassifier } from "./lib/model/model_file.ts";
+export { exportOnnx, type OnnxExportOptions, type OnnxFile, writeOnnx } from "./lib/model/onnx.ts";
 // Report: a scored run as one HTML page.
 export { renderReport, type ReportInput, type ReportOptions, writeReport } from "./lib/report/report.ts";
 // About this build, and the one error class.

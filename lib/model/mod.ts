@@ -33,3 +33,15 @@ export {
 } from "./classifier.ts";
 export { type ClassScore, computeMetrics, type Metrics } from "./metrics.ts";
 export { loadClassifier, type LoadExpectations, readModelId, saveClassifier } from "./model_file.ts";
+export {
+  exportOnnx,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  type OnnxExportOptions,
+  type OnnxFile,
+  type OnnxSignature,
+  onnxSignature,
+  type OnnxValue,
+  viewDescription,
+  writeOnnx,
+} from "./onnx.ts";

@@ -23,10 +23,10 @@ import { EMBEDDING_SIZE } from "./facts.ts";
 import type { ResnetWeights } from "./weights.ts";
 
 /** Batch-norm epsilon of every BN layer in the Keras model. */
-const BN_EPSILON = 1e-3;
+export const BN_EPSILON = 1e-3;
 
 /** The four stages: name, blocks, filters of the three convs, first stride. */
-const STAGES = [
+export const STAGES = [
   { stage: 2, blocks: 3, filters: [64, 64, 256], stride: 1 },
   { stage: 3, blocks: 4, filters: [128, 128, 512], stride: 2 },
   { stage: 4, blocks: 6, filters: [256, 256, 1024], stride: 2 },
@@ -63,17 +63,23 @@ export interface Trunk {
 }
 
 /** One convolution as the Keras model names it: its layer, its batch-norm, its shape and stride. */
-interface ConvSpec {
+export interface ConvSpec {
+  /** The convolution's Keras layer (`conv1`, `res2a_branch2a`, ...). */
   name: string;
+  /** Its batch-norm's Keras layer (`bn_conv1`, `bn2a_branch2a`, ...). */
   bn: string;
+  /** Kernel side (7, 3 or 1); a 3×3 pads "same", the others "valid". */
   k: number;
+  /** Input channels. */
   cin: number;
+  /** Output channels. */
   cout: number;
+  /** Stride. */
   stride: number;
 }
 
-/** The Keras layer names and expected shapes of every convolution, in order. */
-function convSpecs(): ConvSpec[] {
+/** The Keras layer names and expected shapes of every convolution, in order (also the ONNX export's). */
+export function convSpecs(): ConvSpec[] {
   const specs: ConvSpec[] = [{ name: "conv1", bn: "bn_conv1", k: 7, cin: 3, cout: 64, stride: 2 }];
   const conv = (block: string, branch: string, k: number, cin: number, cout: number, stride: number) =>
     specs.push({ name: `res${block}_${branch}`, bn: `bn${block}_${branch}`, k, cin, cout, stride });
