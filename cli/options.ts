@@ -12,8 +12,10 @@ import { described, flag, option, valued, type Values } from "./command.ts";
 export const help = option({ name: "help", type: "boolean", short: "h", help: "this help" });
 /** `--version`, `-V`. */
 export const version = option({ name: "version", type: "boolean", short: "V", help: "the version" });
+/** `--licenses`. */
+export const licenses = flag("licenses", "rocks' licence and those of the code and weights it ships");
 /** The options every command answers before anything else. */
-export const GLOBAL_OPTIONS = [help, version] as const;
+export const GLOBAL_OPTIONS = [help, version, licenses] as const;
 
 // Where the embeddings come from.
 

@@ -11,14 +11,25 @@ import { type Command, commandHelp, type Io, type Option, orList, usage } from "
 import { demo } from "./commands/demo.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { evalRecipe } from "./commands/eval_recipe.ts";
+import { exportCommand } from "./commands/export.ts";
 import { info } from "./commands/info.ts";
 import { predict } from "./commands/predict.ts";
 import { report } from "./commands/report.ts";
 import { train } from "./commands/train.ts";
+import { licensesText } from "./licenses.ts";
 import { CONFLICTS, GLOBAL_OPTIONS } from "./options.ts";
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: readonly Command[] = [train, evalCommand, evalRecipe, report, predict, info, demo];
+export const COMMANDS: readonly Command[] = [
+  train,
+  evalCommand,
+  evalRecipe,
+  report,
+  predict,
+  exportCommand,
+  info,
+  demo,
+];
 
 /** Top-level help. */
 export const HELP: string = (() => {
@@ -32,11 +43,11 @@ Usage: rocks <command> [options]
 Commands:
 ${commands.join("\n")}
 
-Options for every command: --help, --version, --backend auto|webgpu|wasm|cpu
+Options for every command: --help, --version, --licenses, --backend auto|webgpu|wasm|cpu
 Progress bars (on stderr) show on a terminal; --quiet hides them, --progress forces them.
 Exit codes: 0 success, 1 failure (nothing useful could be done), 2 usage error,
 130 / 143 stopped by Ctrl-C / SIGTERM (train keeps the previous model and the cache).
-Run "rocks <command> --help" for a command's options.`;
+Run "rocks help <command>" (or "rocks <command> --help") for a command's options.`;
 })();
 
 /** Help of each command, by name. */
@@ -76,9 +87,10 @@ function parserOptions(): Record<string, { type: "string" | "boolean"; short?: s
 const PARSER_OPTIONS = parserOptions();
 
 /**
- * Parses the arguments and runs the command they name: `--version` and
- * `--help` first, then the checks every command gets (its own options only,
- * no empty values, no conflicting pair, its count of positional arguments).
+ * Parses the arguments and runs the command they name: `--version`,
+ * `--licenses`, `--help` and `help [command]` first, then the checks every
+ * command gets (its own options only, no empty values, no conflicting pair,
+ * its count of positional arguments).
  * @param args The arguments (without the program name).
  * @param io Where to write.
  * @returns The exit code.
@@ -95,6 +107,16 @@ export async function dispatch(args: string[], io: Io): Promise<number> {
   const [name, ...positionals] = parsed.positionals;
   if (values.version) {
     io.out(`rocks ${VERSION}`);
+    return 0;
+  }
+  if (values.licenses) {
+    io.out(await licensesText());
+    return 0;
+  }
+  if (name === "help") {
+    // `rocks help` is `rocks --help`; `rocks help <command>` is `rocks <command> --help`.
+    if (positionals.length > 1) usage(`help takes at most one command name, got ${positionals.length}`);
+    io.out(positionals[0] === undefined ? HELP : COMMAND_HELP[findCommand(positionals[0]).name]!);
     return 0;
   }
   if (!name) {

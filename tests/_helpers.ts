@@ -5,13 +5,31 @@
  */
 import { encodePng } from "../lib/image/png_encode.ts";
 import { createRng } from "../lib/util/rng.ts";
+import { SKIMAGE_DIR } from "./_system.ts";
 
 /** The repository root. */
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 /** The course's photos. */
 export const SPACE_ROCKS = `${ROOT}/../shared/data/space-rocks`;
 /** Images extracted from Debian's python3-skimage by tests/fixtures.ts. */
-export const SKIMAGE = `${ROOT}/tests/.fixtures/skimage`;
+export const SKIMAGE: string = SKIMAGE_DIR;
+/** JPEGs made once by ImageMagick, and its decodes of them (committed; scripts/make_test_images.ts). */
+export const IMAGES = `${ROOT}/tests/images`;
+
+/**
+ * One file of {@linkcode IMAGES}.
+ * @param name Its name, e.g. `picture-cmyk.jpg`.
+ */
+export async function testImage(name: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(`${IMAGES}/${name}`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new Error(
+      `tests/images/${name} is missing: it is committed; scripts/make_test_images.ts remakes it`,
+    );
+  }
+}
 
 /**
  * Encodes raw samples as a PNG (moved to `lib/png_encode.ts`; re-exported for the tests that draw photos).
@@ -29,6 +47,20 @@ export function drawRgb(
     for (let x = 0; x < width; x++) data.set(pixel(x, y), (y * width + x) * 3);
   }
   return data;
+}
+
+/** A smooth RGB test picture (gradients and a few edges), `width × height`, as a PNG. */
+export function testPicture(width: number, height: number): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = Math.round((255 * x) / Math.max(1, width - 1));
+      data[i + 1] = Math.round((255 * y) / Math.max(1, height - 1));
+      data[i + 2] = (x >> 4) % 2 === (y >> 4) % 2 ? 200 : 60;
+    }
+  }
+  return encodePng(data, width, height);
 }
 
 /**

@@ -15,10 +15,9 @@
  * then); the test suite itself keeps its narrower permissions.
  * @module
  */
-import { chromium } from "playwright-core";
-
-/** Where Debian's chromium package puts the browser. */
-export const CHROMIUM = "/usr/bin/chromium";
+import { chromium } from "npm:playwright-core@1.65.1";
+// Where Debian's chromium package puts the browser, or what ROCKS_CHROMIUM names.
+import { CHROMIUM } from "./_system.ts";
 
 /** What {@linkcode inspectReport} finds on the page. */
 export interface PageFacts {

@@ -5,7 +5,7 @@ import { saveClassifier } from "../lib/model/model_file.ts";
 import { initBackend } from "../lib/trunk/backend.ts";
 import { manifestSha256, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
 import { randomClassifier } from "./_classifier.ts";
-import { flags, runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
+import { flags, ROOT, runCli, tempDir, texturePng, writeTextureDataset } from "./_helpers.ts";
 
 /** Runs the CLI's `main()` in this process (for what is answered before any trunk loads). */
 async function runMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,7 +45,7 @@ Deno.test("the registry, the top-level help and the dispatch agree on the comman
     l.trim().split(" ")[0]!
   );
   const names = COMMANDS.map((c) => c.name);
-  assertEquals(listed, ["train", "eval", "eval-recipe", "report", "predict", "info", "demo"]);
+  assertEquals(listed, ["train", "eval", "eval-recipe", "report", "predict", "export", "info", "demo"]);
   assertEquals(listed, names);
   assertEquals(Object.keys(COMMAND_HELP), names);
   const union = new Set(COMMANDS.flatMap((c) => c.options.map((o) => o.name)));
@@ -132,7 +132,10 @@ Deno.test("rocks predict's table keeps its columns aligned whatever the length o
 
 Deno.test("rocks answers usage errors with a clear message and exit code 2", async () => {
   const cases: [string[], string][] = [
-    [["fly"], `Unknown command "fly": expected train, eval, eval-recipe, report, predict, info or demo`],
+    [
+      ["fly"],
+      `Unknown command "fly": expected train, eval, eval-recipe, report, predict, export, info or demo`,
+    ],
     [["train", "d", "--bogus"], "Unknown option '--bogus'"],
     [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "webgpu", "wasm", "cpu"`],
     [["train", "d", "--epochs", "abc"], `--epochs must be a number, got "abc"`],
@@ -260,4 +263,122 @@ Deno.test("rocks train, eval and predict work end to end on test-made photos", a
 
   const none = await runCli(["predict", model, `${dir.path}/broken.png`]);
   assertEquals(none.code, 1, "nothing could be predicted");
+});
+
+Deno.test("rocks help <command> prints that command's help and rocks help the top-level help, exit 0", async () => {
+  for (const [name, help] of Object.entries(COMMAND_HELP)) {
+    const r = await runMain(["help", name]);
+    assertEquals([r.code, r.out, r.err], [0, help, ""], name);
+  }
+  const top = await runMain(["help"]);
+  assertEquals([top.code, top.out], [0, HELP]);
+  assert(HELP.includes(`Run "rocks help <command>"`), "the help says so");
+  const child = await runCli(["help", "demo"]);
+  assertEquals([child.code, child.stdout], [0, `${COMMAND_HELP.demo}\n`]);
+  const unknown = await runMain(["help", "fly"]);
+  assertEquals(unknown.code, 2);
+  assert(unknown.err.startsWith(`error: Unknown command "fly": expected train, `), unknown.err);
+  const two = await runMain(["help", "train", "eval"]);
+  assertEquals([two.code, two.err], [2, "error: help takes at most one command name, got 2"]);
+});
+
+Deno.test("rocks --version loads no npm package: TensorFlow.js is only imported inside the commands", async () => {
+  // The modules cli.ts loads before any command runs: its static imports, followed
+  // (`deno info --json`; a dynamic import() runs only inside a command).
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", `${ROOT}/cli.ts`],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert(out.success, dec.decode(out.stderr));
+  const info = JSON.parse(dec.decode(out.stdout)) as {
+    roots: string[];
+    redirects: Record<string, string>;
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const modules = new Map(info.modules.map((m) => [m.specifier, m]));
+  const importedBy = new Map<string, string>(info.roots.map((r) => [r, ""]));
+  const queue = [...info.roots];
+  while (queue.length > 0) {
+    const from = queue.shift()!;
+    for (const d of modules.get(from)?.dependencies ?? []) {
+      if (d.isDynamic || !d.code) continue;
+      const to = info.redirects[d.code.specifier] ?? d.code.specifier;
+      if (!importedBy.has(to)) {
+        importedBy.set(to, from);
+        queue.push(to);
+      }
+    }
+  }
+  const chain = (s: string): string => (importedBy.get(s) ? `${chain(importedBy.get(s)!)} → ${s}` : s);
+  const npm = [...importedBy.keys()].filter((s) => s.startsWith("npm:"));
+  assertEquals(npm.map(chain), [], "statically imported by cli.ts");
+  assert(importedBy.has(`file://${ROOT}/cli/registry.ts`), "the walk follows static imports");
+  // The walk would see TensorFlow.js were it imported statically: it is in the graph, behind import().
+  assert(
+    info.modules.some((m) => m.specifier.startsWith("npm:/@tensorflow/tfjs-core@")),
+    "tfjs is in the graph",
+  );
+  const v = await runMain(["--version"]);
+  assertEquals([v.code, v.out], [0, `rocks ${(await import("../lib/util/version.ts")).VERSION}`]);
+});
+
+Deno.test("rocks --licenses prints LICENSE and THIRD_PARTY_LICENSES.txt, which scripts/licenses.ts keeps up to date", async () => {
+  const r = await runCli(["--licenses"]);
+  assertEquals(r.code, 0, r.stderr);
+  const license = await Deno.readTextFile(`${ROOT}/LICENSE`);
+  const third = await Deno.readTextFile(`${ROOT}/THIRD_PARTY_LICENSES.txt`);
+  assert(license.startsWith("MIT License\n\nCopyright (c) 2026 the rocks authors\n"), license);
+  assert(r.stdout.includes(license.trimEnd()) && r.stdout.includes(third.trimEnd()), "both files, whole");
+  for (
+    const name of [
+      "@tensorflow/tfjs-core 4.22.0 (Apache-2.0)",
+      "@tensorflow/tfjs-backend-wasm 4.22.0",
+      "imagescript 1.3.1 (AGPL-3.0-or-later OR MIT)",
+      "seedrandom",
+      "ResNet50 ImageNet weights (MIT)",
+      "Copyright (c) 2016 Shaoqing Ren",
+      "Appendix: Apache License 2.0",
+    ]
+  ) {
+    assert(third.includes(name), `THIRD_PARTY_LICENSES.txt names ${name}`);
+  }
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", `${ROOT}/scripts/licenses.ts`, "--check"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(check.code, 0, new TextDecoder().decode(check.stderr));
+});
+
+Deno.test("rocks demo writes the HTML report by default, prints its path, and prints the report's grid photos", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await writeTextureDataset(data, 8); // 16 photos: 4 held out for testing
+  // --report without a value is still a usage error.
+  const noValue = await runMain(["demo", "--data", data, "--report"]);
+  assertEquals(noValue.code, 2, noValue.err);
+  const r = await runCli(
+    ["demo", "--data", data, "--out", `${dir.path}/model`, ...flags("--workers 1 --no-cache")],
+    { cwd: dir.path },
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const html = await Deno.readTextFile(`${dir.path}/rocks-demo-report.html`);
+  assert(r.stdout.includes("Wrote the report to rocks-demo-report.html (4 test photos)"), r.stdout);
+  assert(r.stdout.trimEnd().endsWith("in the report: rocks-demo-report.html"), r.stdout);
+  // The photos printed as the course prints them (up to 5; here all 4 test photos) are the report's grid, in order.
+  const printed = [...r.stdout.matchAll(/^ {2}(\w+:(?:True|False)) {2}(\S+) {2}\(p=/gm)].map((
+    m,
+  ) => [m[1], m[2]]);
+  assertEquals(printed.length, 4, r.stdout);
+  const grid = html.split('<section id="grid"')[1]!.split("</section>")[0]!;
+  const shown = [
+    ...grid.matchAll(/<span class="verdict">([^<]+)<\/span>[\s\S]*?<span class="file">([^<]+)<\/span>/g),
+  ].map((m) => [m[1], m[2]]);
+  assertEquals(shown, printed);
 });

@@ -18,11 +18,11 @@ import {
   isRoot,
   runCli,
   tempDir,
+  testImage,
   texturePng,
   withExifOrientation,
   writeTextureDataset,
 } from "./_helpers.ts";
-import { convert, magickJpeg } from "./_magick.ts";
 
 /** Reasons, by file, that every skipped bad input must carry (a substring of each). */
 const BAD: Record<string, string> = {
@@ -45,13 +45,14 @@ const BAD: Record<string, string> = {
 /** Sound photos of every format, all to be trained on. */
 async function writeOddGoodPhotos(dir: string): Promise<string[]> {
   const base = texturePng("speckle", 99, 64);
+  // The JPEGs are this same picture as ImageMagick wrote them (tests/images/, scripts/make_test_images.ts).
   const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) & 255);
   const files: Record<string, Uint8Array> = {
-    "speckle/gray.jpg": await magickJpeg(base, "gray"),
-    "speckle/cmyk.jpg": await magickJpeg(base, "cmyk"),
-    "speckle/progressive.jpg": await magickJpeg(base, "progressive"),
-    "speckle/rotated.jpg": withExifOrientation(await magickJpeg(base, "baseline"), 6),
-    "speckle/UPPER CASE.JPG": await magickJpeg(base, "baseline"),
+    "speckle/gray.jpg": await testImage("speckle-gray.jpg"),
+    "speckle/cmyk.jpg": await testImage("speckle-cmyk.jpg"),
+    "speckle/progressive.jpg": await testImage("speckle-progressive.jpg"),
+    "speckle/rotated.jpg": withExifOrientation(await testImage("speckle-baseline.jpg"), 6),
+    "speckle/UPPER CASE.JPG": await testImage("speckle-baseline.jpg"),
     "speckle/Mondgestein ü 月.png": base,
     "speckle/a png named.jpg": base,
     "speckle/rgb16.png": encodePng(new Uint8Array(64 * 64 * 6).map((_, i) => (i * 7) & 255), 64, 64, 3, 16),
@@ -71,7 +72,7 @@ async function writeOddGoodPhotos(dir: string): Promise<string[]> {
     ),
     "speckle/one pixel.png": encodePng(new Uint8Array([10, 200, 30]), 1, 1),
     "speckle/thin.png": encodePng(new Uint8Array(1 * 5000 * 3).fill(90), 1, 5000),
-    "speckle/tiny.jpg": await convert(["-size", "1x1", "xc:rgb(200,10,10)", "jpg:-"]),
+    "speckle/tiny.jpg": await testImage("red-1x1.jpg"),
   };
   for (const [name, bytes] of Object.entries(files)) await Deno.writeFile(`${dir}/${name}`, bytes);
   return Object.keys(files);
@@ -79,7 +80,7 @@ async function writeOddGoodPhotos(dir: string): Promise<string[]> {
 
 async function writeBadInputs(dir: string): Promise<void> {
   const d = `${dir}/stripes`;
-  const jpeg = await magickJpeg(texturePng("stripes", 7, 64), "baseline");
+  const jpeg = await testImage("stripes-baseline.jpg"); // texturePng("stripes", 7, 64) as a JPEG
   const png = texturePng("stripes", 8, 64);
   await Deno.writeFile(`${d}/empty.jpg`, new Uint8Array());
   await Deno.writeFile(`${d}/truncated.jpg`, jpeg.subarray(0, Math.floor(jpeg.length / 2)));

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
+import * as tfl from "npm:@tensorflow/tfjs-layers@4.22.0";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { initBackend } from "../lib/trunk/backend.ts";
 import { makeClassifier, preprocessingFacts } from "../lib/model/classifier.ts";

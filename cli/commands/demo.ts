@@ -1,7 +1,8 @@
 /**
  * `rocks demo`: the course end to end on the Learn photos: train with the
- * course's recipe, report the test accuracy, save, and predict 5 random test
- * photos as the notebook shows them.
+ * course's recipe, report the test accuracy, save, predict 5 random test
+ * photos as the notebook shows them, and write the HTML report (the
+ * notebook's captioned 5-photo grid, the confusion matrix, the curves).
  * @module
  */
 import { RocksError } from "../../lib/util/errors.ts";
@@ -14,6 +15,9 @@ import { trainAndSave } from "../train_run.ts";
 const DATA_HINT =
   `The course's photos are the Data.zip of the Microsoft Learn module "Classify space rocks" ` +
   `(one folder per class: Basalt, Highland). Unzip it and pass its folder with --data DIR.`;
+
+/** Where `demo` writes its report unless `--report FILE` says otherwise. */
+export const DEMO_REPORT = "rocks-demo-report.html";
 
 /** The Learn photos beside this checkout (`../shared/data/space-rocks`). */
 function defaultDemoData(): string {
@@ -38,8 +42,10 @@ export const demo = defineCommand({
   usage: "demo [--data DIR]",
   description: `Runs the course end to end on the Learn photos: trains with the course's
 defaults (printing its progress lines), reports the test accuracy, saves the
-classifier to --out, and predicts 5 random test photos, printed as
-Class:True/False.`,
+classifier to --out, predicts 5 random test photos, printed as
+Class:True/False, and writes the HTML report of the test photos (the course's
+figure: a grid of captioned photos; also the confusion matrix and the curves)
+to ./${DEMO_REPORT} or --report FILE, printing its path.`,
   options: [
     valued("data", "DIR", "the Learn photos (default ../shared/data/space-rocks)"),
     out,
@@ -48,7 +54,7 @@ Class:True/False.`,
     workers,
     cache,
     noCache,
-    described(report, { help: "also write an HTML report of the test photos there" }),
+    described(report, { help: `the HTML report of the test photos (default ./${DEMO_REPORT})` }),
     samples,
     quiet,
     progress,
@@ -60,13 +66,17 @@ Class:True/False.`,
     if (!(await exists(dataDir))) {
       throw new RocksError("input", `The demo's photos are not at ${dataDir}. ${DATA_HINT}`, dataDir);
     }
-    return await trainAndSave(values, io, {
+    const reportPath = values.report ?? DEMO_REPORT;
+    return await trainAndSave({ ...values, report: reportPath }, io, {
       dataDir,
       preset: "course",
-      async then({ result, dataset, embedder, say, seed }) {
+      async then({ result, dataset, embedder, say }) {
         const { predict } = await import("../../mod.ts");
         const { test, train } = result.split;
-        const picks = createRng((seed ?? 1) + 7).shuffle([...(test.length ? test : train)]).slice(0, 5);
+        // Drawn as the report draws its grid (pickGridPhotos: the test photos in order, shuffled with the
+        // training seed), so the 5 printed are the first 5 photos of the report's figure.
+        const shown = test.length ? test : train;
+        const picks = createRng(result.classifier.meta.training.seed).shuffle([...shown]).slice(0, 5);
         const preds = await predict(embedder, result.classifier, picks.map((p) => p.path));
         say(`\n5 random test photos, as the course shows them (predicted class:correct?):`);
         preds.forEach((p, i) => {
@@ -80,6 +90,8 @@ Class:True/False.`,
             );
           }
         });
+        say(`\nThe course's figure (these photos, so captioned), the confusion matrix and the curves are`);
+        say(`in the report: ${reportPath}`);
       },
     });
   },
