@@ -10,6 +10,7 @@ import { createRng } from "../lib/util/rng.ts";
 import { isRoot, tempDir } from "./_helpers.ts";
 import { randomClassifier } from "./_classifier.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
+import { manifestSha256, WEIGHTS_MANIFEST } from "../lib/trunk/weights.ts";
 
 await initBackend("wasm");
 
@@ -103,6 +104,30 @@ Deno.test("the saved head loads with tf.loadLayersModel and gives the same log-p
   );
   model.dispose();
   c.dispose();
+});
+
+Deno.test("a model trained on the float32 weights loads with the float16 ones; one of another network says what to do", async () => {
+  await using dir = await tempDir();
+  const now = await manifestSha256();
+  const old = WEIGHTS_MANIFEST.replaces[0]!;
+  const c = randomClassifier(["Basalt", "Highland"], { id: old.trunkId, sha256: old.sha256 }, 3);
+  await saveClassifier(`${dir.path}/old`, c);
+  c.dispose();
+  const back = await loadClassifier(`${dir.path}/old`, { trunkSha256: now });
+  assertEquals(back.meta.trunk.sha256, old.sha256);
+  back.dispose();
+  const other = randomClassifier(
+    ["Basalt", "Highland"],
+    { id: "some-other-net", sha256: "ef".repeat(32) },
+    3,
+  );
+  await saveClassifier(`${dir.path}/other`, other);
+  other.dispose();
+  await assertRejects(
+    () => loadClassifier(`${dir.path}/other`, { trunkSha256: now }),
+    RocksError,
+    `another network: train the model again with this rocks (rocks train <data-dir> --out ${dir.path}/other)`,
+  );
 });
 
 Deno.test("loadClassifier() rejects altered, missing, other-version and other-trunk model folders", async () => {
