@@ -69,7 +69,10 @@ Deno.test("createPool() loses no photo when a worker dies mid-run", async () => 
 
 Deno.test("createPool() gives up on a worker that does not start in time, with an error naming it", async () => {
   const e = await createPool({ workers: 1, startTimeoutMs: 1 }).then(() => undefined, (e) => e);
-  assert(e instanceof Error && /Embedding worker \d+ did not start within 0.001 s/.test(e.message), String(e));
+  assert(
+    e instanceof Error && /Embedding worker \d+ did not start within 0.001 s/.test(e.message),
+    String(e),
+  );
 });
 
 Deno.test("openEmbedder() starts its workers at the first photo the cache lacks, not before", async () => {

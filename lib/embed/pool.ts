@@ -111,7 +111,9 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
       const limit = options.startTimeoutMs ?? 300_000;
       const timer = setTimeout(() => {
         worker.terminate();
-        reject(new RocksError("runtime", `Embedding worker ${slot.id} did not start within ${limit / 1000} s`));
+        reject(
+          new RocksError("runtime", `Embedding worker ${slot.id} did not start within ${limit / 1000} s`),
+        );
       }, limit);
       Deno.unrefTimer(timer); // nor keep a process alive that has nothing else to do
       worker.onmessage = (event: MessageEvent) => {
