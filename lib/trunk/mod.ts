@@ -29,9 +29,11 @@ export {
   loadResnetWeights,
   localWeightsFolder,
   manifestSha256,
+  type PinnedFile,
   type ResnetWeights,
   sameNetwork,
   WEIGHTS_MANIFEST,
+  type WeightsManifest,
   type WeightTensor,
 } from "./weights.ts";
 export { decodeFloat16, toFloat16Bits } from "./float16.ts";

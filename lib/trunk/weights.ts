@@ -44,16 +44,34 @@ export interface ResnetWeights {
   sha256: string;
 }
 
-/** The pinned facts about the weights: their source, their files and what they replace. */
-export const WEIGHTS_MANIFEST: {
-  source: { package: string; license: string; files: Record<string, { sha256: string; bytes: number }> };
+/** A file's pinned checksum and size. */
+export interface PinnedFile {
+  /** Lowercase hex sha256 of its bytes. */
+  sha256: string;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+/** What `weights/resnet50_manifest.json` pins (written by `scripts/convert_weights.ts`). */
+export interface WeightsManifest {
+  /** Where the weights come from, and each source file's pin (checked before conversion). */
+  source: { package: string; license: string; files: Record<string, PinnedFile> };
+  /** Names this set of weights (saved with every model trained on it). */
   trunkId: string;
+  /** How the values are stored. */
   storage: string;
+  /** Tensors in the set. */
   tensors: number;
+  /** Values in the set. */
   parameters: number;
-  files: Record<string, { sha256: string; bytes: number }>;
+  /** The converted files, relative to `weights/resnet50/`. */
+  files: Record<string, PinnedFile>;
+  /** Earlier sets of the same network: models trained on them still load (see {@linkcode sameNetwork}). */
   replaces: { trunkId: string; sha256: string; note: string }[];
-} = manifest;
+}
+
+/** The pinned facts about the weights: their source, their files and what they replace. */
+export const WEIGHTS_MANIFEST: WeightsManifest = manifest;
 
 /**
  * Where the weights are read from: `ROCKS_WEIGHTS` when set (a folder, or the
