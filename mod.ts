@@ -21,10 +21,12 @@
  *
  * Deeper pieces are public through the stage entry points (`deno.json`
  * `exports`): `./data` (scanning, groups, splits), `./image` (decoding,
- * views), `./trunk` (backend, weights, ResNet50), `./embed` (pool, cache),
+ * views), `./trunk` (backend, weights, ResNet50), `./embed` (pool, cache,
+ * its pack files and merge, the shard rule),
  * `./model` (head, classifier, model files), `./score`, `./train` (options,
- * feed, gradients, Adam, the loop) and `./report`. ARCHITECTURE.md shows
- * how they stack.
+ * feed, gradients, Adam, the loop), `./report` and `./serve` (the HTTP
+ * handler, its body limits, queue and page). ARCHITECTURE.md shows how they
+ * stack.
  *
  * Requires --allow-read (photos, weights), --allow-write (model folders,
  * the cache, reports) and --allow-env.
@@ -35,7 +37,7 @@ export { type Embedder, openEmbedder, type OpenEmbedderOptions } from "./lib/emb
 // Data: what photos there are.
 export type { Dataset } from "./lib/data/sample.ts";
 export { scanDataset } from "./lib/data/scan.ts";
-// Train: recipes, training, cross-validation.
+// Train: recipes, training, cross-validation, and embedding beforehand what a recipe will ask for.
 export { DEFAULT_PRESET, presetOptions, PRESETS } from "./lib/train/presets.ts";
 export type { TrainOptions } from "./lib/train/options.ts";
 export {
@@ -49,6 +51,7 @@ export {
   type CrossValidateOptions,
   type CrossValidation,
 } from "./lib/train/cross_validate.ts";
+export { embedFolder, type EmbedFolderOptions, type EmbedFolderResult } from "./lib/train/plan.ts";
 // Score: a classifier applied to photos.
 export { evaluate, type Evaluation } from "./lib/score/evaluate.ts";
 export { predict, type Prediction } from "./lib/score/predict.ts";
@@ -58,6 +61,8 @@ export { loadClassifier, saveClassifier } from "./lib/model/model_file.ts";
 export { exportOnnx, type OnnxExportOptions, type OnnxFile, writeOnnx } from "./lib/model/onnx.ts";
 // Report: a scored run as one HTML page.
 export { renderReport, type ReportInput, type ReportOptions, writeReport } from "./lib/report/report.ts";
+// Serve: a classifier behind HTTP (the JSON API and the page of `rocks serve`).
+export { createHandler, type CreateHandlerOptions, type ServeHandler } from "./lib/serve/handler.ts";
 // About this build, and the one error class.
 export { gatherInfo, type RocksInfo } from "./lib/info/info.ts";
 export { RocksError, type RocksErrorKind } from "./lib/util/errors.ts";

@@ -4,7 +4,7 @@
  * help otherwise). Also the pairs of options that cannot be given together.
  * @module
  */
-import { described, flag, option, valued, type Values } from "./command.ts";
+import { definedOnly, described, flag, num, oneOf, option, valued, type Values } from "./command.ts";
 
 // Every command.
 
@@ -99,6 +99,52 @@ export const viewSize = valued("view-size", "N", "side of the square the network
 export const l2normalize = flag("l2normalize", "scale each embedding to unit length before the head");
 /** The recipe's options, after `--preset`. */
 export const RECIPE_OPTIONS = [epochs, batch, lr, augment, viewSize, l2normalize] as const;
+
+/** What the recipe options (and `--seed`) say, checked; options not given are left out. */
+export interface RecipeValues {
+  /** `--epochs`. */
+  epochs?: number;
+  /** `--batch`. */
+  batchSize?: number;
+  /** `--lr`. */
+  lr?: number;
+  /** `--augment`. */
+  augment?: "crop" | "none";
+  /** `--view-size`. */
+  viewSize?: number;
+  /** `--l2normalize`. */
+  l2normalize?: boolean;
+  /** `--seed`. */
+  seed?: number;
+}
+
+/**
+ * Reads {@linkcode RECIPE_OPTIONS} and `--seed` as `train`, `embed` and `eval-recipe` take them.
+ * @param values The parsed options of a command that has them.
+ * @returns The recipe options given, checked.
+ * @throws {RocksError} (kind `usage`) naming an option whose value is out of range.
+ */
+export function recipeValues(
+  values: {
+    epochs?: string | undefined;
+    batch?: string | undefined;
+    lr?: string | undefined;
+    augment?: string | undefined;
+    "view-size"?: string | undefined;
+    l2normalize?: boolean | undefined;
+    seed?: string | undefined;
+  },
+): RecipeValues {
+  return definedOnly({
+    epochs: num(values, "epochs", { integer: true, min: 1 }),
+    batchSize: num(values, "batch", { integer: true, min: 1 }),
+    lr: num(values, "lr", {}),
+    augment: oneOf(values, "augment", ["crop", "none"] as const),
+    viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
+    l2normalize: values.l2normalize,
+    seed: num(values, "seed", { integer: true }),
+  });
+}
 
 /** The progress bar's: hide it, or draw it where it would not show. */
 export const BAR_OPTIONS = [quiet, progress] as const;

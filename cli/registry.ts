@@ -8,13 +8,16 @@
 import { parseArgs } from "node:util";
 import { VERSION } from "../lib/util/version.ts";
 import { type Command, commandHelp, type Io, type Option, orList, usage } from "./command.ts";
+import { cacheCommand } from "./commands/cache.ts";
 import { demo } from "./commands/demo.ts";
+import { embed } from "./commands/embed.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { evalRecipe } from "./commands/eval_recipe.ts";
 import { exportCommand } from "./commands/export.ts";
 import { info } from "./commands/info.ts";
 import { predict } from "./commands/predict.ts";
 import { report } from "./commands/report.ts";
+import { serve } from "./commands/serve.ts";
 import { train } from "./commands/train.ts";
 import { licensesText } from "./licenses.ts";
 import { CONFLICTS, GLOBAL_OPTIONS } from "./options.ts";
@@ -27,6 +30,9 @@ export const COMMANDS: readonly Command[] = [
   report,
   predict,
   exportCommand,
+  serve,
+  embed,
+  cacheCommand,
   info,
   demo,
 ];

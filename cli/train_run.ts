@@ -24,6 +24,7 @@ import {
   preset,
   progress,
   quiet,
+  recipeValues,
   report,
   samples,
   seed,
@@ -118,15 +119,9 @@ export async function trainAndSave(values: TrainValues, io: Io, setup: TrainSetu
   if (setup.preset !== undefined) rocks.presetOptions(setup.preset);
   const recipe = definedOnly({
     preset: setup.preset,
-    viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
-    l2normalize: values.l2normalize,
-    epochs: num(values, "epochs", { integer: true, min: 1 }),
-    batchSize: num(values, "batch", { integer: true, min: 1 }),
-    lr: num(values, "lr", {}),
+    ...recipeValues(values),
     testFraction: num(values, "test-fraction", { min: 0, below: 1 }),
     split: oneOf(values, "split", ["random", "group"] as const),
-    seed: num(values, "seed", { integer: true }),
-    augment: oneOf(values, "augment", ["crop", "none"] as const),
     printEvery: num(values, "print-every", { integer: true, min: 1 }),
   });
   const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });

@@ -25,6 +25,7 @@ export const STAGES = [
   "score",
   "train",
   "report",
+  "serve",
   "info",
 ];
 

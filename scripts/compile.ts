@@ -104,6 +104,7 @@ if (import.meta.main) {
     "--allow-read",
     "--allow-write",
     "--allow-env",
+    "--allow-net", // rocks serve listens on a port
     "--include",
     "lib/embed/worker.ts",
     "--include",

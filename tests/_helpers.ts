@@ -246,3 +246,22 @@ export function isRoot(): boolean {
   const out = new Deno.Command("id", { args: ["-u"], stdout: "piped" }).outputSync();
   return new TextDecoder().decode(out.stdout).trim() === "0";
 }
+
+/**
+ * Runs a page script of tests/ (`_report_page.ts`, `_serve_page.ts`: headless
+ * Chromium through playwright-core) as its own process, with --allow-all and
+ * the tests' lock file, and returns the JSON object it prints.
+ * @param script The script's file name in tests/.
+ * @param args Its arguments.
+ * @throws AssertionError with its stderr when it fails.
+ */
+export async function runPageScript<T>(script: string, args: string[]): Promise<T> {
+  const page = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `--lock=${ROOT}/tests/deno.lock`, `${ROOT}/tests/${script}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (page.code !== 0) throw new Error(`${script} exited ${page.code}: ${dec.decode(page.stderr)}`);
+  return JSON.parse(dec.decode(page.stdout));
+}

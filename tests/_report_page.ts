@@ -15,9 +15,7 @@
  * then); the test suite itself keeps its narrower permissions.
  * @module
  */
-import { chromium } from "npm:playwright-core@1.65.1";
-// Where Debian's chromium package puts the browser, or what ROCKS_CHROMIUM names.
-import { CHROMIUM } from "./_system.ts";
+import { withPage } from "./_browser.ts";
 
 /** What {@linkcode inspectReport} finds on the page. */
 export interface PageFacts {
@@ -52,38 +50,7 @@ export interface PageFacts {
  * @returns The facts.
  */
 export async function inspectReport(htmlPath: string, screenshotPath: string): Promise<PageFacts> {
-  const profile = await Deno.makeTempDir({ prefix: "rocks-chromium-" });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1100, height: 900 },
-  });
-  try {
-    const requests: string[] = [];
-    const errors: string[] = [];
-    context.on("request", (r) => requests.push(r.url()));
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.addInitScript(() => {
-      const seen: string[] = [];
-      (globalThis as unknown as { __violations: string[] }).__violations = seen;
-      document.addEventListener(
-        "securitypolicyviolation",
-        (e) => seen.push(e.blockedURI || e.violatedDirective),
-      );
-    });
+  return await withPage({ width: 1100, height: 900 }, async (page, log) => {
     await page.goto(new URL(`file://${await Deno.realPath(htmlPath)}`).href, { waitUntil: "load" });
     const facts = await page.evaluate(() => {
       const cells = (sel: string) =>
@@ -94,7 +61,6 @@ export async function inspectReport(htmlPath: string, screenshotPath: string): P
         points[s] = (points[s] ?? 0) + 1;
       }
       return {
-        violations: (globalThis as unknown as { __violations: string[] }).__violations,
         grid: [...document.querySelectorAll("#grid figure")].map((f) => {
           const img = f.querySelector("img");
           return {
@@ -118,11 +84,8 @@ export async function inspectReport(htmlPath: string, screenshotPath: string): P
       };
     });
     await page.screenshot({ path: screenshotPath, fullPage: true });
-    return { requests, errors, ...facts };
-  } finally {
-    await context.close();
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-  }
+    return { requests: log.requests, errors: log.errors, violations: await log.violations(), ...facts };
+  });
 }
 
 if (import.meta.main) {

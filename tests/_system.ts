@@ -7,7 +7,8 @@
  *
  * - Chromium at `/usr/bin/chromium` (Debian's `chromium`; `ROCKS_CHROMIUM`
  *   names another browser, `ROCKS_SKIP_BROWSER=1` leaves it out):
- *   tests/report_test.ts opens the HTML report in it;
+ *   tests/report_test.ts opens the HTML report in it, tests/serve_test.ts the
+ *   page of `rocks serve`;
  * - a WebGPU adapter (on a machine without a GPU, the llvmpipe software one
  *   of Debian's `mesa-vulkan-drivers`): tests/webgpu_test.ts;
  * - a few photos from Debian's `python3-skimage` in `tests/.fixtures/skimage`
@@ -109,7 +110,9 @@ export interface Need {
 /** Chromium, for tests/report_test.ts. */
 export const CHROMIUM_NEED: Need = {
   name: `Chromium at ${CHROMIUM}`,
-  tests: `tests/report_test.ts › "rocks train --report writes one self-contained page that Chromium shows…"`,
+  tests:
+    `tests/report_test.ts › "rocks train --report writes one self-contained page that Chromium shows…", ` +
+    `tests/serve_test.ts › "rocks serve's page in Chromium: a photo uploaded through the file input…"`,
   debianPackage: "chromium",
   command: Deno.env.get("ROCKS_CHROMIUM")
     ? `install Chromium at ${CHROMIUM}, or point ROCKS_CHROMIUM at a Chromium or Chrome binary`

@@ -45,7 +45,19 @@ Deno.test("the registry, the top-level help and the dispatch agree on the comman
     l.trim().split(" ")[0]!
   );
   const names = COMMANDS.map((c) => c.name);
-  assertEquals(listed, ["train", "eval", "eval-recipe", "report", "predict", "export", "info", "demo"]);
+  assertEquals(listed, [
+    "train",
+    "eval",
+    "eval-recipe",
+    "report",
+    "predict",
+    "export",
+    "serve",
+    "embed",
+    "cache",
+    "info",
+    "demo",
+  ]);
   assertEquals(listed, names);
   assertEquals(Object.keys(COMMAND_HELP), names);
   const union = new Set(COMMANDS.flatMap((c) => c.options.map((o) => o.name)));
@@ -134,7 +146,7 @@ Deno.test("rocks answers usage errors with a clear message and exit code 2", asy
   const cases: [string[], string][] = [
     [
       ["fly"],
-      `Unknown command "fly": expected train, eval, eval-recipe, report, predict, export, info or demo`,
+      `Unknown command "fly": expected train, eval, eval-recipe, report, predict, export, serve, embed, cache, info or demo`,
     ],
     [["train", "d", "--bogus"], "Unknown option '--bogus'"],
     [["train", "d", "--backend", "cuda"], `Unknown backend "cuda": expected "auto", "webgpu", "wasm", "cpu"`],

@@ -3,12 +3,15 @@
  * ../shared/tools, copied alone into an empty folder, and run there with an
  * empty HOME, no Deno, no node_modules and no network (`unshare -n`; where
  * that cannot run, the test is reported as ignored, never as passed). Its
- * train / predict outputs must equal `deno run cli.ts`'s.
+ * train / predict outputs must equal `deno run cli.ts`'s, and its `serve`
+ * must answer the page and the API inside that network namespace.
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { flags, ROOT, runCli, tempDir, writeTextureDataset } from "./_helpers.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
+import { pageHtml } from "../lib/serve/page.ts";
+import type { ProbeFacts } from "./_serve_probe.ts";
 
 const DENORT_ZIP = `${ROOT}/../shared/tools/denort-2.9.4/denort-x86_64-unknown-linux-gnu.zip`;
 const DENORT_SHA256 = "723d45cca4f68bd66652da1e0d45562b0700317c1535981035f50f078785a131";
@@ -119,5 +122,46 @@ Deno.test({
     assertEquals(second.code, 0, second.stderr);
     assertEquals(JSON.parse(second.stdout), JSON.parse(first.stdout));
     assert(Deno.statSync(`${dir.path}/home/.cache/rocks`).isDirectory, "the cache is under HOME");
+
+    // rocks serve: the same page and API, offline. `unshare -n` leaves only a loopback that is down: it is
+    // brought up inside the namespace, where the client (tests/_serve_probe.ts, no imports) runs too.
+    const photo = "data/stripes/stripes_000.png";
+    const served = await run("unshare", [
+      "-n",
+      "sh",
+      "-c",
+      'ip link set lo up && exec "$@"',
+      "sh",
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${ROOT}/tests/_serve_probe.ts`,
+      ...["--home", `${dir.path}/home`, photo, "--"],
+      ...[`${dir.path}/bin/rocks`, "serve", "m-bin", "--workers", "1", "--no-cache"],
+    ], { cwd: work });
+    assertEquals(served.code, 0, served.stderr);
+    const probe: ProbeFacts = JSON.parse(served.stdout);
+    assertEquals(probe.exit.code, 0, probe.exit.stderr);
+    assert(probe.url.startsWith("http://127.0.0.1:"), probe.url);
+    const nonce = /'nonce-([^']+)'/.exec(probe.page.csp)?.[1] ?? "";
+    assertEquals([probe.page.status, probe.page.html], [200, pageHtml(nonce)], "the library's page");
+    assert(probe.page.csp.startsWith("default-src 'none'"), probe.page.csp);
+    assertEquals([probe.health.status, probe.health.body.ready], [200, true]);
+    assertEquals([probe.model.status, probe.model.body.classes], [200, ["speckle", "stripes"]]);
+    const expected = JSON.parse(predictRun.stdout).find((p: { file: string }) => p.file === photo);
+    assertEquals(probe.predict.status, 200);
+    const [got] = probe.predict.body as {
+      file: string;
+      class: string;
+      probabilities: Record<string, number>;
+    }[];
+    assertEquals([got!.file, got!.class], ["upload", expected.class]);
+    for (const c of ["speckle", "stripes"]) {
+      assert(
+        Math.abs(got!.probabilities[c]! - expected.probabilities[c]) < 1e-6,
+        `${c}: as deno run predicts`,
+      );
+    }
+    assertEquals([probe.bad.status, probe.bad.body.error], [422, "upload is not a JPEG or PNG image"]);
   },
 });

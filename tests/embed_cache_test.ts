@@ -5,6 +5,7 @@ import type { EmbedJob, EmbedResult } from "../lib/embed/job.ts";
 import { RocksError } from "../lib/util/errors.ts";
 import { assertRejects } from "./_assert.ts";
 import { tempDir, texturePng } from "./_helpers.ts";
+import { readCacheFiles } from "./_cache_files.ts";
 
 /** A stand-in embedder that counts calls: its "embedding" is derived from the path and view. */
 function countingEmbedder() {
@@ -61,24 +62,33 @@ Deno.test("openEmbedCache() drops a damaged or half-written record and recompute
   const inner = countingEmbedder();
   const embed = cachedEmbedder(inner.embed, cache, "t");
   const [first] = await embed([{ path: `${dir.path}/a.png`, view: "centre" }]);
-  const records: string[] = [];
-  for (const sub of Deno.readDirSync(`${dir.path}/cache`)) {
-    for (const f of Deno.readDirSync(`${dir.path}/cache/${sub.name}`)) {
-      records.push(`${dir.path}/cache/${sub.name}/${f.name}`);
-    }
-  }
-  assertEquals(records.length, 1);
-  const bytes = await Deno.readFile(records[0]!);
-  assertEquals(bytes.length, 12 + 2048 * 4);
-  for (const damage of [bytes.subarray(0, 5000), bytes.map((b, i) => (i === 100 ? b ^ 1 : b))]) {
-    await Deno.writeFile(records[0]!, damage);
+  // One pack holding one record (header 8 bytes, record 128 + 2048 × 4 + 4), and its index.
+  const written = readCacheFiles(`${dir.path}/cache`);
+  assertEquals(written.records.length, 1);
+  assertEquals(written.entries.length, 1);
+  const pack = `${dir.path}/cache/${written.records[0]!.pack}`;
+  const bytes = await Deno.readFile(pack);
+  assertEquals(bytes.length, 8 + 128 + 2048 * 4 + 4);
+  // Cut short (a write killed half-way), then one bit flipped in the values.
+  for (const damage of [bytes.subarray(0, 5000), bytes.map((b, i) => (i === 8 + 128 + 100 ? b ^ 1 : b))]) {
+    await Deno.writeFile(pack, damage);
     const before = inner.calls.length;
     const [again] = await embed([{ path: `${dir.path}/a.png`, view: "centre" }]);
     assertEquals(inner.calls.length, before + 1);
     assertEquals(again, first);
   }
   assertEquals(cache.stats.corrupt, 2);
-  assert((await Deno.readFile(records[0]!)).length === 12 + 2048 * 4, "the record was written again");
+  // The record was written again, whole, after the damaged bytes; a new process reads it without the trunk.
+  const after = readCacheFiles(`${dir.path}/cache`);
+  assert(after.records.some((r) => r.crcOk && r.offset > 8), "the record was written again");
+  const reopened = await openEmbedCache(`${dir.path}/cache`);
+  const fresh = countingEmbedder();
+  const [read] = await cachedEmbedder(fresh.embed, reopened, "t")([{
+    path: `${dir.path}/a.png`,
+    view: "centre",
+  }]);
+  assertEquals([fresh.calls.length, reopened.stats.hits, reopened.stats.corrupt], [0, 1, 0]);
+  assertEquals(read, first);
 });
 
 Deno.test("openEmbedCache() refuses a folder it cannot write", async () => {

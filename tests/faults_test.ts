@@ -10,7 +10,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { RocksError } from "../lib/util/errors.ts";
-import { crc32 } from "../lib/util/hash.ts";
 import { loadClassifier, saveClassifier } from "../lib/model/model_file.ts";
 import { openEmbedder } from "../lib/embed/embedder.ts";
 import { trainFolder } from "../lib/train/train.ts";
@@ -26,6 +25,7 @@ import {
   writeTextureDataset,
 } from "./_helpers.ts";
 import { testEmbedder, testTrunk } from "./_trunk.ts";
+import { cacheProblems, readCacheFiles } from "./_cache_files.ts";
 
 const data = fileTempDir("rocks-faults-");
 await writeTextureDataset(data, 10);
@@ -38,15 +38,6 @@ function filesUnder(dir: string, rel = ""): string[] {
     else out.push(`${rel}/${e.name}`);
   }
   return out.sort();
-}
-
-/** Whether a cache record file is whole: magic, length, CRC (see lib/embed_cache.ts). */
-function recordIsComplete(bytes: Uint8Array): boolean {
-  if (bytes.length < 12) return false;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = v.getUint32(4, true);
-  return v.getUint32(0, true) === 0x314b4352 && bytes.length === 12 + n * 4 &&
-    v.getUint32(8 + n * 4, true) === crc32(bytes.subarray(8, 8 + n * 4));
 }
 
 /** A model folder's files and their bytes. */
@@ -129,10 +120,11 @@ Deno.test("rocks train stops cleanly on SIGINT: previous model untouched, cache 
   // 1. The previous model, byte for byte, and nothing left beside it.
   assertEquals(await snapshot(model), before);
   assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["cache", "model"]);
-  // 2. Every record in the cache is whole (no half-written file under a record's name).
-  const records = filesUnder(cache).filter((f) => f.endsWith(".f32"));
+  // 2. Every record in the cache is whole: each pack walks to its end in records whose magic, length and
+  // CRC hold, each indexed, and nothing else is left in the folder (see tests/_cache_files.ts).
+  assertEquals(cacheProblems(cache), "");
+  const records = readCacheFiles(cache).records;
   assert(records.length >= 4, `records: ${records.length}`);
-  for (const r of records) assert(recordIsComplete(await Deno.readFile(`${cache}${r}`)), r);
   // 3. The next run finds them all and finishes.
   const again = await runCli([...args, "--json"]);
   assertEquals(again.code, 0, again.stderr);

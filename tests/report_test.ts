@@ -1,7 +1,15 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { pickGridPhotos, rankMistakes } from "../lib/report/report.ts";
 import type { Scored } from "../lib/score/evaluate.ts";
-import { type CliRun, fileTempDir, flags, ROOT, runCli, writeTextureDataset } from "./_helpers.ts";
+import {
+  type CliRun,
+  fileTempDir,
+  flags,
+  ROOT,
+  runCli,
+  runPageScript,
+  writeTextureDataset,
+} from "./_helpers.ts";
 import type { PageFacts } from "./_report_page.ts";
 import { haveChromium } from "./_system.ts";
 
@@ -98,14 +106,7 @@ Deno.test({
 
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const shot = `${ARTIFACTS}/report.png`;
-    const page = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", `${ROOT}/tests/_report_page.ts`, html, shot],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    assertEquals(page.code, 0, dec.decode(page.stderr));
-    const facts: PageFacts = JSON.parse(dec.decode(page.stdout));
+    const facts = await runPageScript<PageFacts>("_report_page.ts", [html, shot]);
 
     // No network: the only request is the page itself.
     const pageUrl = new URL(`file://${await Deno.realPath(html)}`).href;

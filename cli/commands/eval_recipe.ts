@@ -3,7 +3,7 @@
  * cross-validation of a training recipe, the number to compare recipes by.
  * @module
  */
-import { defineCommand, definedOnly, described, num, oneOf, valued } from "../command.ts";
+import { defineCommand, described, num, valued } from "../command.ts";
 import { openEmbedderFor } from "../embedder.ts";
 import { backendLine, fmt3 } from "../format.ts";
 import {
@@ -17,6 +17,7 @@ import {
   progress,
   quiet,
   RECIPE_OPTIONS,
+  recipeValues,
   seed,
   workers,
 } from "../options.ts";
@@ -60,15 +61,7 @@ series the recipe gets most wrong. This is the number to compare recipes by.`,
     const named = rocks.presetOptions(values.preset ?? rocks.DEFAULT_PRESET);
     const recipe = {
       ...named,
-      ...definedOnly({
-        epochs: num(values, "epochs", { integer: true, min: 1 }),
-        batchSize: num(values, "batch", { integer: true, min: 1 }),
-        lr: num(values, "lr", {}),
-        augment: oneOf(values, "augment", ["crop", "none"] as const),
-        viewSize: num(values, "view-size", { integer: true, min: 32, max: 1024 }),
-        l2normalize: values.l2normalize,
-        seed: num(values, "seed", { integer: true }),
-      }),
+      ...recipeValues(values),
     };
     const folds = num(values, "folds", { integer: true, min: 2 }) ?? 5;
     const repeats = num(values, "repeats", { integer: true, min: 1 }) ?? 1;

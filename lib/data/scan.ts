@@ -33,6 +33,12 @@ export interface ScanOptions {
    * @default "error"
    */
   emptyClasses?: "error" | "skip";
+  /**
+   * Look for photos filed under two classes (which reads the files whose sizes match across classes).
+   * `rocks embed` leaves it out: at archive scale it would read most photos once more.
+   * @default true
+   */
+  findDuplicates?: boolean;
 }
 
 /** Why a file system call on `path` failed, as a phrase. */
@@ -186,6 +192,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   samples.forEach((s, i) => {
     s.group = overrides.get(s.name) ?? overrides.get(s.name.split("/").pop()) ?? groups[i]!;
   });
+  if (options.findDuplicates === false) return { root, classes, samples, skipped };
   const duplicates = await findDuplicates(samples, classes);
   return { root, classes, samples, skipped, duplicates };
 }

@@ -1,29 +1,41 @@
 /**
  * A content-addressed cache of embeddings on disk, so that no photo is run
- * through the trunk twice for the same view.
+ * through the trunk twice for the same view, on this machine or, once caches
+ * are merged, on any other.
  *
  * Key: sha256 of (the file's bytes' sha256, the view name, the trunk's
- * checksum, the record version). A view name fixes the pixels exactly:
+ * checksum, the key version). A view name fixes the pixels exactly:
  * `centre`, or `crop:<seed>` where the seed is a hash of (training seed,
  * epoch, photo), so a training run caches one crop per photo per epoch and a
- * second run with the same seed finds them all. Distinct crops kept per
- * photo: epochs × seeds used; each record is 8 KiB (154 photos × 5 epochs is
- * about 6 MiB a seed).
+ * second run with the same seed finds them all. A record's key depends on
+ * nothing a machine decides, so records made on different machines never
+ * conflict: caches merge by keeping one copy of each key.
  *
- * Record file: `RCK1`, uint32 length (2048), the float32 values, uint32 CRC-32
- * of the values (all little-endian). It is written under a temporary name
- * and renamed into place, so another process never reads half a record; a
- * record that fails its checks is deleted and recomputed.
+ * Layout: append-only pack files, one per writing process, each with an
+ * index (`pack.ts` has the format and why); each record is 8,324 bytes (154
+ * photos × 5 epochs of crops is about 6 MiB a seed; a million centre views
+ * about 8.3 GB). Records of the one-file-per-record layout of earlier
+ * versions (`<xx>/<key>.f32`) are still read where they are; new records go
+ * to packs, and `rocks cache merge` packs old ones. Every read checks the
+ * record (magic, length, key, CRC-32); one that fails is counted, left
+ * behind and recomputed.
  * @module
  */
 import { maxPhotoBytes } from "../image/read_photo.ts";
 import { userCacheDir } from "../util/dirs.ts";
 import { RocksError } from "../util/errors.ts";
-import { crc32, sha256Hex } from "../util/hash.ts";
+import { sha256Hex } from "../util/hash.ts";
 import type { EmbedFn, EmbedJob, EmbedResult } from "./job.ts";
-
-const MAGIC = 0x314b4352; // "RCK1" little-endian
-const RECORD_VERSION = 1;
+import {
+  decodeLegacyRecord,
+  encodeRecord,
+  legacyFolders,
+  openPackStore,
+  type PackStore,
+  type RecordAbout,
+  recordKey,
+  trunkTagOf,
+} from "./pack.ts";
 
 /** Counts of what the cache did. */
 export interface CacheStats {
@@ -31,7 +43,7 @@ export interface CacheStats {
   hits: number;
   /** Embeddings not found, computed by the trunk. */
   misses: number;
-  /** Records found damaged, deleted and recomputed. */
+  /** Records found damaged, left behind and recomputed. */
   corrupt: number;
   /** Records that could not be written (the run goes on). */
   writeErrors: number;
@@ -43,10 +55,19 @@ export interface EmbedCache {
   readonly dir: string;
   /** What it did so far. */
   readonly stats: CacheStats;
-  /** The record for `key`, or undefined (a damaged record is deleted). */
+  /** The record for `key`, or undefined (a damaged record is counted in `stats.corrupt` and not read again). */
   get(key: string): Promise<Float32Array | undefined>;
-  /** Stores a record atomically. */
-  put(key: string, embedding: Float32Array): Promise<void>;
+  /**
+   * Stores a record: appended to this process's pack, then indexed, so no
+   * process ever reads half of it. `about` (photo, view, trunk) is stored
+   * with it, so `rocks cache verify` can recompute its key.
+   */
+  put(key: string, embedding: Float32Array, about?: RecordAbout): Promise<void>;
+  /**
+   * Reads what other processes have added to the folder since it was opened
+   * (at most every 5 s); returns how many records that found.
+   */
+  refresh?(): Promise<number>;
 }
 
 /**
@@ -57,19 +78,31 @@ export function defaultCacheDir(): string {
   return userCacheDir();
 }
 
+/** Options for {@linkcode openEmbedCache}. */
+export interface OpenCacheOptions {
+  /** Start a new pack past this many bytes. @default PACK_BYTES (1 GiB) */
+  packBytes?: number;
+  /** Look for records other processes added at most this often, in ms. @default 5000 */
+  refreshMs?: number;
+}
+
 /**
- * Opens (creating) a cache folder and checks that it can be written.
+ * Opens (creating) a cache folder, checks that it can be written, and reads
+ * its pack indexes.
  *
  * Requires --allow-read and --allow-write for `dir`.
  * @param dir The folder.
+ * @param options Pack size, how often to look for other processes' records.
  * @throws {RocksError} When the folder cannot be created or written.
  */
-export async function openEmbedCache(dir: string): Promise<EmbedCache> {
+export async function openEmbedCache(dir: string, options: OpenCacheOptions = {}): Promise<EmbedCache> {
+  let store: PackStore;
   try {
     await Deno.mkdir(dir, { recursive: true });
     const probe = `${dir}/.probe-${Deno.pid}-${crypto.randomUUID()}`;
     await Deno.writeFile(probe, new Uint8Array(1));
     await Deno.remove(probe);
+    store = await openPackStore(dir, options);
   } catch (e) {
     throw new RocksError(
       "runtime",
@@ -77,54 +110,53 @@ export async function openEmbedCache(dir: string): Promise<EmbedCache> {
       dir,
     );
   }
+  // Records of the one-file-per-record layout are looked for only where that layout is.
+  const legacy = (await legacyFolders(dir)).length > 0;
   const stats: CacheStats = { hits: 0, misses: 0, corrupt: 0, writeErrors: 0 };
-  const pathOf = (key: string) => `${dir}/${key.slice(0, 2)}/${key}.f32`;
+  const legacyPath = (key: string) => `${dir}/${key.slice(0, 2)}/${key}.f32`;
   return {
     dir,
     stats,
     async get(key) {
+      const found = await store.get(key, () => stats.corrupt++);
+      if (found || !legacy) return found;
       let bytes: Uint8Array;
       try {
-        bytes = await Deno.readFile(pathOf(key));
+        bytes = await Deno.readFile(legacyPath(key));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return undefined;
         throw e;
       }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const n = bytes.length >= 12 ? view.getUint32(4, true) : -1;
-      const ok = bytes.length >= 12 && view.getUint32(0, true) === MAGIC && bytes.length === 12 + n * 4 &&
-        view.getUint32(8 + n * 4, true) === crc32(bytes.subarray(8, 8 + n * 4));
-      if (!ok) {
+      const values = decodeLegacyRecord(bytes);
+      if (!values) {
         stats.corrupt++;
-        await Deno.remove(pathOf(key)).catch(() => {});
-        return undefined;
+        await Deno.remove(legacyPath(key)).catch(() => {});
       }
-      return new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8, bytes.byteOffset + 8 + n * 4));
+      return values;
     },
-    async put(key, embedding) {
-      const n = embedding.length;
-      const bytes = new Uint8Array(12 + n * 4);
-      const view = new DataView(bytes.buffer);
-      view.setUint32(0, MAGIC, true);
-      view.setUint32(4, n, true);
-      bytes.set(new Uint8Array(embedding.buffer, embedding.byteOffset, n * 4), 8);
-      view.setUint32(8 + n * 4, crc32(bytes.subarray(8, 8 + n * 4)), true);
-      const path = pathOf(key);
-      const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID()}`;
+    async put(key, embedding, about = {}) {
       try {
-        await Deno.mkdir(`${dir}/${key.slice(0, 2)}`, { recursive: true });
-        await Deno.writeFile(tmp, bytes);
-        await Deno.rename(tmp, path);
+        await store.append([{
+          key,
+          bytes: encodeRecord(key, embedding, about),
+          trunkTag: trunkTagOf(about.trunk),
+        }]);
       } catch {
         stats.writeErrors++;
-        await Deno.remove(tmp).catch(() => {});
       }
     },
+    refresh: () => store.refresh(),
   };
 }
 
-/** sha256 of files' bytes, remembered per (path, size, mtime) for the life of the process. */
+/**
+ * sha256 of files' bytes, remembered per (path, size, mtime) for the life of the process: the
+ * {@linkcode FILE_HASHES_KEPT} most recently hashed paths (a server hashes a new temporary path per
+ * upload, so the map must not grow without end).
+ */
 const fileHashes = new Map<string, { size: number; mtime: number; sha: string }>();
+/** Paths whose hash {@linkcode fileHashes} keeps at most (about 150 bytes each). */
+const FILE_HASHES_KEPT = 10_000;
 
 async function fileSha(path: string): Promise<string | undefined> {
   try {
@@ -135,7 +167,9 @@ async function fileSha(path: string): Promise<string | undefined> {
     const known = fileHashes.get(path);
     if (known && known.size === st.size && known.mtime === mtime) return known.sha;
     const sha = await sha256Hex(await Deno.readFile(path));
+    fileHashes.delete(path); // re-inserted last: the oldest entry goes first
     fileHashes.set(path, { size: st.size, mtime, sha });
+    if (fileHashes.size > FILE_HASHES_KEPT) fileHashes.delete(fileHashes.keys().next().value!);
     return sha;
   } catch {
     return undefined; // unreadable: the inner embedder reports why
@@ -144,7 +178,8 @@ async function fileSha(path: string): Promise<string | undefined> {
 
 /**
  * Wraps an embedding function with the cache: hits are read from disk, the
- * rest are computed by `inner` (in one call, in order) and stored.
+ * rest are computed by `inner` (in one call, in order) and stored. Before
+ * computing, it looks once for records other processes have added since.
  * @param inner The embedder behind the cache.
  * @param cache An open cache.
  * @param trunkSha256 The trunk's checksum (part of every key).
@@ -152,20 +187,23 @@ async function fileSha(path: string): Promise<string | undefined> {
 export function cachedEmbedder(inner: EmbedFn, cache: EmbedCache, trunkSha256: string): EmbedFn {
   return async (jobs: EmbedJob[], onProgress) => {
     const results: EmbedResult[] = new Array(jobs.length);
-    const keys: (string | undefined)[] = await Promise.all(jobs.map(async (job) => {
-      const sha = await fileSha(job.path);
-      return sha
-        ? await sha256Hex(new TextEncoder().encode(`${sha}|${job.view}|${trunkSha256}|${RECORD_VERSION}`))
-        : undefined;
-    }));
-    const missing: number[] = [];
-    for (const [i, key] of keys.entries()) {
-      const hit = key ? await cache.get(key) : undefined;
-      if (hit) {
-        results[i] = { embedding: hit };
-        cache.stats.hits++;
-      } else missing.push(i);
-    }
+    const shas = await Promise.all(jobs.map((job) => fileSha(job.path)));
+    const keys = jobs.map((job, i) => (shas[i] ? recordKey(shas[i], job.view, trunkSha256) : undefined));
+    let missing: number[] = [];
+    const lookUp = async (indices: number[]) => {
+      const still: number[] = [];
+      for (const i of indices) {
+        const key = keys[i];
+        const hit = key ? await cache.get(key) : undefined;
+        if (hit) {
+          results[i] = { embedding: hit };
+          cache.stats.hits++;
+        } else still.push(i);
+      }
+      return still;
+    };
+    missing = await lookUp(jobs.map((_, i) => i));
+    if (missing.length && cache.refresh && (await cache.refresh()) > 0) missing = await lookUp(missing);
     const hits = jobs.length - missing.length;
     onProgress?.(hits, jobs.length);
     if (missing.length) {
@@ -178,9 +216,22 @@ export function cachedEmbedder(inner: EmbedFn, cache: EmbedCache, trunkSha256: s
         const r = computed[k]!;
         results[i] = r;
         const key = keys[i];
-        if (key && "embedding" in r) await cache.put(key, r.embedding);
+        if (key && "embedding" in r) {
+          await cache.put(key, r.embedding, { photo: shas[i]!, view: jobs[i]!.view, trunk: trunkSha256 });
+        }
       }));
     }
     return results;
   };
+}
+
+/**
+ * sha256 of a photo file's bytes, as the cache keys it (remembered per path,
+ * size and modification time); undefined when it cannot be read.
+ *
+ * Requires --allow-read.
+ * @param path The file.
+ */
+export function photoSha256(path: string): Promise<string | undefined> {
+  return fileSha(path);
 }

@@ -1,7 +1,8 @@
 /**
  * The train stage: recipes (`course`, `rocks`) and their options, what a run
- * embeds and when, the loss, its gradients and Adam written out by hand,
- * the training loop, and grouped cross-validation of a recipe.
+ * embeds and when (and everything it may ask for, to embed beforehand), the
+ * loss, its gradients and Adam written out by hand, the training loop, and
+ * grouped cross-validation of a recipe.
  *
  * ```ts
  * import { PRESETS, resolveTrainOptions } from "./mod.ts";
@@ -29,6 +30,7 @@ export {
   type TrainFolderOptions,
   type TrainResult,
 } from "./train.ts";
+export { embedFolder, type EmbedFolderOptions, type EmbedFolderResult, recipeViews } from "./plan.ts";
 export {
   crossValidate,
   type CrossValidateOptions,
