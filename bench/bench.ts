@@ -7,12 +7,13 @@
  * read from the kernel. See bench/README.md for what each row means.
  *
  * Usage: deno task bench [--quick] [--data DIR] [--out FILE] [--no-peers] [--no-single]
- *        [--peer-dir DIR] [--strict]
+ *        [--peer-dir DIR] [--no-serve] [--serve-seconds N] [--strict]
  * @module
  */
 import { parseArgs } from "node:util";
 import { lastJson, loadAverage, machineInfo, type Measured, measureProcess } from "./_measure.ts";
 import { listPhotos, writeViews } from "./_views.ts";
+import { benchServe } from "./serve.ts";
 
 /** One line of the table. */
 export interface Row {
@@ -142,6 +143,8 @@ export interface BenchOptions {
   single: boolean;
   /** Folder with node_modules/onnxruntime-web and resnet50.onnx. */
   peerDir: string;
+  /** Run the serve rows (bench/serve.ts), with this many seconds of load; 0: skip them. */
+  serveSeconds: number;
 }
 
 /**
@@ -507,6 +510,86 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       for (const p of picks) await Deno.copyFile(p, `${folder}/${p.split("/").pop()}`);
       await predict("predict.folder", `predict ${picks.length} photos, new process`, [folder], picks.length);
 
+      // 5. rocks serve under load, against rocks predict on the same photos (bench/serve.ts; no cache in either).
+      if (o.serveSeconds > 0 && (await exists(`${model}/rocks.json`))) {
+        log("serve");
+        const load = await loadAverage();
+        const clients = 8;
+        const r = await benchServe({
+          model,
+          data: o.data,
+          seconds: o.serveSeconds,
+          clients,
+          burst: 200,
+          photos: 0,
+          batch: false,
+          predict: true,
+        }).catch((e): Record<string, unknown> => ({ failed: String(e) }));
+        const p = r.predict as { steadyImagesPerSecond: number; imagesPerSecond: number } | undefined;
+        const sv = r.serve as
+          | { imagesPerSecond: number; p50Ms: number; p99Ms: number; peakRssMB: number; requests: number }
+            & { fivexx: number; rssAfterWarmupMB: number; rssAfterRunMB: number; rssGrowthMB: number }
+          | undefined;
+        if (!p || !sv) {
+          for (const [id, label] of [["serve.predict", "predict, img/s"], ["serve.throughput", "serve"]]) {
+            skip(id!, label!, "img/s", `failed: ${String(r.failed ?? r.stderr ?? "?").slice(0, 160)}`);
+          }
+        } else {
+          const burst = r.burst as {
+            statuses: Record<string, number>;
+            healthAfter: number;
+            predictAfter: number;
+          };
+          add({
+            id: "serve.predict",
+            label: `predict ${r.photos} photos, no cache, img/s without start-up`,
+            value: p.steadyImagesPerSecond,
+            unit: "img/s",
+            rssMB: null,
+            cores: null,
+            note: `(N − 16) / (t_N − t_16), new processes before and after the load; with start-up ${
+              p.imagesPerSecond.toFixed(2)
+            }`,
+            load,
+          });
+          add({
+            id: "serve.throughput",
+            label: `serve, ${clients} clients for ${o.serveSeconds} s, no cache`,
+            value: sv.imagesPerSecond,
+            unit: "img/s",
+            rssMB: sv.peakRssMB,
+            cores: null,
+            note: [
+              `${(100 * sv.imagesPerSecond / p.steadyImagesPerSecond).toFixed(0)} % of predict's`,
+              `${sv.requests} requests, ${sv.fivexx} 5xx`,
+              `RSS ${Math.round(sv.rssAfterWarmupMB)} MB after warm-up, ${
+                Math.round(sv.rssAfterRunMB)
+              } MB after`,
+              `burst of 200: ${
+                JSON.stringify(burst.statuses)
+              }, then ${burst.healthAfter} / ${burst.predictAfter}`,
+              `exit ${r.exitCode}`,
+            ].join("; "),
+            load,
+            raw: r,
+          });
+          for (
+            const [id, q, v] of [["serve.p50", "p50", sv.p50Ms], ["serve.p99", "p99", sv.p99Ms]] as const
+          ) {
+            add({
+              id,
+              label: `serve, latency ${q}`,
+              value: v,
+              unit: "ms",
+              rssMB: null,
+              cores: null,
+              note: `one photo a request, ${clients} clients`,
+              load,
+            });
+          }
+        }
+      }
+
       // The CLI's default recipe, for its time and memory (its views are larger).
       await train(
         "train.default.cold",
@@ -597,6 +680,52 @@ export function checkTargets(rows: Row[], cores: number): Target[] {
         detail: `${one.toFixed(2)} s`,
       },
   );
+  const serveRow = rows.find((r) => r.id === "serve.throughput");
+  const served = v("serve.throughput");
+  const predicted = v("serve.predict");
+  const serveName = "serve throughput ≥ 90 % of predict's img/s on the same photos";
+  targets.push(
+    served === null || predicted === null ? { name: serveName, status: "SKIP", detail: "not measured" } : {
+      name: serveName,
+      status: served >= 0.9 * predicted ? "PASS" : "FAIL",
+      detail: `${served.toFixed(2)} vs ${predicted.toFixed(2)} img/s: ${
+        (100 * served / predicted).toFixed(0)
+      } %`,
+    },
+  );
+  {
+    const raw = serveRow?.raw as
+      | { serve: { fivexx: number; rssGrowthMB: number }; burst: Record<string, unknown>; exitCode: number }
+      | undefined;
+    const name = "serve under load: no 5xx, RSS growth after warm-up ≤ 50 MB";
+    const bName =
+      "serve: a burst of 200 over the queue gets only 200s and 503s, then answers; SIGTERM exits 0";
+    if (!raw) {
+      targets.push({ name, status: "SKIP", detail: "not measured" }, {
+        name: bName,
+        status: "SKIP",
+        detail: "not measured",
+      });
+    } else {
+      const { fivexx, rssGrowthMB } = raw.serve;
+      targets.push({
+        name,
+        status: fivexx === 0 && rssGrowthMB <= 50 ? "PASS" : "FAIL",
+        detail: `${fivexx} 5xx; RSS ${rssGrowthMB >= 0 ? "+" : ""}${rssGrowthMB.toFixed(1)} MB`,
+      });
+      const b = raw.burst as
+        & { statuses: Record<string, number>; onlyOkAndBusy: boolean }
+        & Record<string, number>;
+      const ok = b.onlyOkAndBusy && b.healthAfter === 200 && b.predictAfter === 200 && raw.exitCode === 0;
+      targets.push({
+        name: bName,
+        status: ok ? "PASS" : "FAIL",
+        detail: `${
+          JSON.stringify(b.statuses)
+        }; /healthz ${b.healthAfter}, /predict ${b.predictAfter} after; exit ${raw.exitCode}`,
+      });
+    }
+  }
   const peaks = ["train.cold", "train.warm", "train.default.cold"]
     .map((id) => [id, rss(id)] as const)
     .filter((p): p is readonly [string, number] => p[1] !== null);
@@ -620,6 +749,8 @@ if (import.meta.main) {
       out: { type: "string" },
       "no-peers": { type: "boolean" },
       "no-single": { type: "boolean" },
+      "no-serve": { type: "boolean" },
+      "serve-seconds": { type: "string" },
       "peer-dir": { type: "string" },
       strict: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -628,7 +759,8 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--data DIR] [--out FILE] [--no-peers] [--no-single] [--peer-dir DIR] [--strict]\nSee bench/README.md.",
+      "Usage: deno task bench [--quick] [--data DIR] [--out FILE] [--no-peers] [--no-single] [--peer-dir DIR]\n" +
+        "                       [--no-serve] [--serve-seconds N] [--strict]\nSee bench/README.md.",
     );
     Deno.exit(0);
   }
@@ -638,6 +770,7 @@ if (import.meta.main) {
     out: values.out ?? `${ROOT}/bench/results.json`,
     peers: values["no-peers"] !== true,
     single: values["no-single"] !== true,
+    serveSeconds: values["no-serve"] ? 0 : Number(values["serve-seconds"] ?? 60),
     peerDir: values["peer-dir"] ?? Deno.env.get("ROCKS_BENCH_PEERS") ?? defaultPeerDir(),
   };
   const machine = await machineInfo();
