@@ -303,6 +303,60 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       }
     }
 
+    /** The onnxruntime rows (bench/peers/ort_resnet50.mjs), each against our trunk row of the same threads and batch. */
+    const ortRows = async (runtime: "web" | "node", model: string, layout: "nchw" | "nhwc", why?: string) => {
+      const pairs: [number, number, string][] = [
+        [1, 1, "trunk.thread.b1"],
+        [1, 16, "trunk.thread.b16"],
+        [cores, 1, "trunk.pool.b1"],
+        [cores, 16, "trunk.pool.b16"],
+      ];
+      for (const [threads, batch, ourId] of pairs) {
+        const id = runtime === "web"
+          ? `peer.ort.t${threads}.b${batch}`
+          : `peer.ortnode.t${threads}.b${batch}`;
+        const label = `${
+          runtime === "web" ? "onnxruntime-web wasm" : "onnxruntime-node native"
+        }, ${threads} thread${threads > 1 ? "s" : ""}, batch ${batch}`;
+        if (why) {
+          skip(id, label, "img/s", why);
+          continue;
+        }
+        const load = await loadAverage();
+        const m = await measureProcess("node", [
+          "bench/peers/ort_resnet50.mjs",
+          o.peerDir,
+          model,
+          String(threads),
+          String(batch),
+          String(batch === 1 ? 12 : 32),
+          runtime,
+          layout,
+        ], { cwd: ROOT });
+        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+        if (!j) {
+          skip(id, label, "img/s", `failed: ${failure(m)}`);
+          continue;
+        }
+        add({
+          id,
+          label,
+          value: j.imagesPerSecond as number,
+          unit: "img/s",
+          rssMB: m.peakRssMB,
+          cores: coresOf(m),
+          ...versus(ourId, j.imagesPerSecond as number, "img/s"),
+          note: `vs ${ourId}; ${j.runtime}; ${
+            layout === "nchw"
+              ? "torchvision ResNet50 graph, random weights"
+              : "the network rocks exports (our ResNet50 and the head), real weights"
+          }`,
+          load,
+          raw: j,
+        });
+      }
+    };
+
     // 3. onnxruntime-web, ResNet50 on the same kind of input.
     const python = o.peers && !q ? await findTorchPython() : undefined;
     if (o.peers && !q) {
@@ -322,27 +376,36 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           if (m.code !== 0) why = `exporting ResNet50 to ONNX failed: ${failure(m)}`;
         }
       }
-      const pairs: [number, number, string][] = [
-        [1, 1, "trunk.thread.b1"],
-        [1, 16, "trunk.thread.b16"],
-        [cores, 1, "trunk.pool.b1"],
-        [cores, 16, "trunk.pool.b16"],
-      ];
-      for (const [threads, batch, ourId] of pairs) {
-        const id = `peer.ort.t${threads}.b${batch}`;
-        const label = `onnxruntime-web wasm, ${threads} thread${threads > 1 ? "s" : ""}, batch ${batch}`;
-        if (why) {
-          skip(id, label, "img/s", why);
+      await ortRows("web", model, "nchw", why);
+    }
+
+    // PyTorch tuned for CPU inference (channels_last, traced, frozen): the trunk alone.
+    if (o.peers && !q) {
+      log("tuned PyTorch peer");
+      const rows: [number, number, string][] = [[1, 16, "trunk.thread.b16"], [cores, 1, "trunk.pool.b1"], [
+        cores,
+        16,
+        "trunk.pool.b16",
+      ]];
+      for (const [threads, batch, ourId] of rows) {
+        const id = `peer.torchtuned.t${threads}.b${batch}`;
+        const label = `PyTorch tuned (jit, channels_last), ${threads} thread${
+          threads > 1 ? "s" : ""
+        }, batch ${batch}`;
+        if (!python) {
+          skip(id, label, "img/s", "no python3 with torch and torchvision (bench/peers/install.sh)");
           continue;
         }
         const load = await loadAverage();
-        const m = await measureProcess("node", [
-          "bench/peers/ort_resnet50.mjs",
-          o.peerDir,
-          model,
+        const m = await measureProcess(python, [
+          "bench/peers/torch_tuned.py",
+          "trunk",
+          "--threads",
           String(threads),
+          "--batch",
           String(batch),
-          String(batch === 1 ? 12 : 32),
+          "--images",
+          String(batch === 1 ? 24 : 64),
         ], { cwd: ROOT });
         const j = m.code === 0 ? lastJson(m.stdout) : undefined;
         if (!j) {
@@ -357,7 +420,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           rssMB: m.peakRssMB,
           cores: coresOf(m),
           ...versus(ourId, j.imagesPerSecond as number, "img/s"),
-          note: `vs ${ourId}; ${j.runtime}; torchvision ResNet50 graph, random weights`,
+          note: `vs ${ourId}; torch ${j.torch}; ${j.recipe}; torchvision ResNet50, random weights`,
           load,
           raw: j,
         });
@@ -466,7 +529,13 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       );
 
       const photos = await listPhotos(o.data);
-      const predict = async (id: string, label: string, inputs: string[], expect: number) => {
+      const predict = async (
+        id: string,
+        label: string,
+        inputs: string[],
+        expect: number,
+        extra: string[] = [],
+      ) => {
         if (!(await exists(`${model}/rocks.json`))) return skip(id, label, "s", "no model (train failed)");
         const load = await loadAverage();
         const m = await measureProcess(DENO, [
@@ -477,8 +546,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           model,
           ...inputs,
           "--json",
-          "--cache",
-          `${tmp}/cache-${id}`,
+          ...(extra.length ? extra : ["--cache", `${tmp}/cache-${id}`]),
         ], { cwd: ROOT });
         let preds: unknown;
         try {
@@ -495,8 +563,9 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           unit: "s",
           rssMB: m.peakRssMB,
           cores: coresOf(m),
-          note:
-            `${preds.length} predictions (${bad} errors, ${expect} expected); start-up included; cold cache`,
+          note: `${preds.length} predictions (${bad} errors, ${expect} expected); start-up included; ${
+            extra.length ? extra.join(" ") : "cold cache"
+          }`,
           load,
         });
       };
@@ -509,6 +578,82 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       );
       for (const p of picks) await Deno.copyFile(p, `${folder}/${p.split("/").pop()}`);
       await predict("predict.folder", `predict ${picks.length} photos, new process`, [folder], picks.length);
+
+      // End to end: every Learn photo classified by a new process, decoding included, no cache; against the
+      // tuned PyTorch script doing the same (Resize(256) + CenterCrop(224), batch 16, 2 loader workers).
+      await predict(
+        "predict.all",
+        `predict all ${photos.length} photos, new process, no cache`,
+        [o.data],
+        photos.length,
+        [
+          "--no-cache",
+        ],
+      );
+      {
+        const id = "peer.torchtuned.folder";
+        const label =
+          `PyTorch tuned, classify all ${photos.length} photos, ${cores} threads, 2 loader workers`;
+        if (!o.peers) skip(id, label, "s", "--no-peers");
+        else if (!python) {
+          skip(id, label, "s", "no python3 with torch and torchvision (bench/peers/install.sh)");
+        } else {
+          const load = await loadAverage();
+          const m = await measureProcess(python, [
+            "bench/peers/torch_tuned.py",
+            "folder",
+            o.data,
+            "--threads",
+            String(cores),
+            "--loader-workers",
+            "2",
+          ], { cwd: ROOT });
+          const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+          if (!j) skip(id, label, "s", `failed: ${failure(m)}`);
+          else {
+            add({
+              id,
+              label,
+              value: m.wallSeconds,
+              unit: "s",
+              rssMB: m.peakRssMB,
+              cores: coresOf(m),
+              ...versus("predict.all", m.wallSeconds, "s"),
+              note:
+                `vs predict.all; ${j.predictions} predictions; torch ${j.torch}; ${j.recipe}; random weights`,
+              load,
+              raw: j,
+            });
+          }
+        }
+      }
+
+      // onnxruntime-node (native, CPU execution provider) on the very network rocks runs: the model just
+      // trained, exported by rocks export (ResNet50 with its batch-norms folded, and the head).
+      if (o.peers && !q) {
+        log("onnxruntime-node peer");
+        const onnx = `${tmp}/rocks-course.onnx`;
+        let why: string | undefined;
+        if (!(await which("node", ["--version"]))) why = "node is not installed";
+        else if (!(await exists(`${o.peerDir}/node_modules/onnxruntime-node/package.json`))) {
+          why = `onnxruntime-node is not installed in ${o.peerDir} (see bench/README.md)`;
+        } else if (!(await exists(`${model}/rocks.json`))) why = "no model (train failed)";
+        else {
+          const m = await measureProcess(DENO, [
+            "run",
+            ...CLI_PERMS,
+            "cli.ts",
+            "export",
+            model,
+            "--out",
+            onnx,
+          ], {
+            cwd: ROOT,
+          });
+          if (m.code !== 0) why = `rocks export failed: ${failure(m)}`;
+        }
+        await ortRows("node", onnx, "nhwc", why);
+      }
 
       // 5. rocks serve under load, against rocks predict on the same photos (bench/serve.ts; no cache in either).
       if (o.serveSeconds > 0 && (await exists(`${model}/rocks.json`))) {
@@ -737,6 +882,81 @@ export function checkTargets(rows: Row[], cores: number): Target[] {
       detail: peaks.map(([id, mb]) => `${id} ${Math.round(mb)} MB`).join(", "),
     },
   );
+  targets.push(...speedRoundTwoTargets(rows, cores));
+  return targets;
+}
+
+/**
+ * The targets of "speed, round two" (issue 14), printed from the same run: the
+ * trunk with the default pool ≥ 25 img/s (against onnxruntime-node and tuned
+ * PyTorch, as ratios), every Learn photo classified end to end 2× faster than
+ * tuned PyTorch, the default preset's cold train ≤ 30 s, and every
+ * default-pool command's peak RSS ≤ 1.5 GB.
+ */
+function speedRoundTwoTargets(rows: Row[], cores: number): Target[] {
+  const row = (id: string) => rows.find((r) => r.id === id);
+  const v = (id: string) => row(id)?.value ?? null;
+  const targets: Target[] = [];
+  const pools = [1, 16].map((b) => [b, v(`trunk.pool.b${b}`)] as const).filter((p) => p[1] !== null);
+  {
+    const name = `trunk with the default pool ≥ 25 img/s (${cores} cores, 224 px, the better batch)`;
+    if (pools.length === 0) targets.push({ name, status: "SKIP", detail: "not measured" });
+    else {
+      const [batch, best] = pools.reduce((a, b) => (b[1]! > a[1]! ? b : a));
+      const peers = [
+        [`peer.ortnode.t${cores}.b${batch}`, "onnxruntime-node"],
+        [`peer.torchtuned.t${cores}.b${batch}`, "tuned PyTorch"],
+      ].map(([id, name]) => {
+        const p = v(id!);
+        return p === null ? `${name} not measured` : `${(best! / p).toFixed(2)}× ${name}`;
+      });
+      targets.push({
+        name,
+        status: best! >= 25 ? "PASS" : "FAIL",
+        detail: `${best!.toFixed(2)} img/s at batch ${batch}; ${peers.join(", ")}`,
+      });
+    }
+  }
+  {
+    const ours = v("predict.all");
+    const torch = v("peer.torchtuned.folder");
+    const name = "every Learn photo classified as a new process, no cache: ≥ 2× tuned PyTorch";
+    targets.push(
+      ours === null || torch === null ? { name, status: "SKIP", detail: "not measured" } : {
+        name,
+        status: torch / ours >= 2 ? "PASS" : "FAIL",
+        detail: `${ours.toFixed(1)} s vs ${torch.toFixed(1)} s: ${(torch / ours).toFixed(2)}×`,
+      },
+    );
+  }
+  {
+    const cold = v("train.default.cold");
+    const name = "cold train with the default preset ≤ 30 s";
+    targets.push(
+      cold === null
+        ? { name, status: "SKIP", detail: "not measured" }
+        : { name, status: cold <= 30 ? "PASS" : "FAIL", detail: `${cold.toFixed(1)} s` },
+    );
+  }
+  {
+    const ids = [
+      "train.cold",
+      "train.warm",
+      "train.default.cold",
+      "predict.one",
+      "predict.folder",
+      "predict.all",
+    ];
+    const peaks = ids.map((id) => [id, row(id)?.rssMB ?? null] as const).filter((p) => p[1] !== null);
+    const name = "peak RSS of every default-pool command ≤ 1.5 GB";
+    targets.push(
+      peaks.length === 0 ? { name, status: "SKIP", detail: "not measured" } : {
+        name,
+        status: Math.max(...peaks.map((p) => p[1]!)) <= 1500 ? "PASS" : "FAIL",
+        detail: peaks.map(([id, mb]) => `${id} ${Math.round(mb!)} MB`).join(", "),
+      },
+    );
+  }
   return targets;
 }
 
