@@ -303,6 +303,33 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       }
     }
 
+    /** Runs a peer's throughput script as a process of its own and adds its row against our row `ourId`. */
+    const peerThroughput = async (
+      id: string,
+      label: string,
+      ourId: string,
+      command: string,
+      args: string[],
+      note: (j: Record<string, unknown>) => string,
+    ) => {
+      const load = await loadAverage();
+      const m = await measureProcess(command, args, { cwd: ROOT });
+      const j = m.code === 0 ? lastJson(m.stdout) : undefined;
+      if (!j) return skip(id, label, "img/s", `failed: ${failure(m)}`);
+      add({
+        id,
+        label,
+        value: j.imagesPerSecond as number,
+        unit: "img/s",
+        rssMB: m.peakRssMB,
+        cores: coresOf(m),
+        ...versus(ourId, j.imagesPerSecond as number, "img/s"),
+        note: `vs ${ourId}; ${note(j)}`,
+        load,
+        raw: j,
+      });
+    };
+
     /** The onnxruntime rows (bench/peers/ort_resnet50.mjs), each against our trunk row of the same threads and batch. */
     const ortRows = async (runtime: "web" | "node", model: string, layout: "nchw" | "nhwc", why?: string) => {
       const pairs: [number, number, string][] = [
@@ -322,38 +349,28 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           skip(id, label, "img/s", why);
           continue;
         }
-        const load = await loadAverage();
-        const m = await measureProcess("node", [
-          "bench/peers/ort_resnet50.mjs",
-          o.peerDir,
-          model,
-          String(threads),
-          String(batch),
-          String(batch === 1 ? 12 : 32),
-          runtime,
-          layout,
-        ], { cwd: ROOT });
-        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
-        if (!j) {
-          skip(id, label, "img/s", `failed: ${failure(m)}`);
-          continue;
-        }
-        add({
+        await peerThroughput(
           id,
           label,
-          value: j.imagesPerSecond as number,
-          unit: "img/s",
-          rssMB: m.peakRssMB,
-          cores: coresOf(m),
-          ...versus(ourId, j.imagesPerSecond as number, "img/s"),
-          note: `vs ${ourId}; ${j.runtime}; ${
-            layout === "nchw"
-              ? "torchvision ResNet50 graph, random weights"
-              : "the network rocks exports (our ResNet50 and the head), real weights"
-          }`,
-          load,
-          raw: j,
-        });
+          ourId,
+          "node",
+          [
+            "bench/peers/ort_resnet50.mjs",
+            o.peerDir,
+            model,
+            String(threads),
+            String(batch),
+            String(batch === 1 ? 12 : 32),
+            runtime,
+            layout,
+          ],
+          (j) =>
+            `${j.runtime}; ${
+              layout === "nchw"
+                ? "torchvision ResNet50 graph, random weights"
+                : "the network rocks exports (our ResNet50 and the head), real weights"
+            }`,
+        );
       }
     };
 
@@ -396,8 +413,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           skip(id, label, "img/s", "no python3 with torch and torchvision (bench/peers/install.sh)");
           continue;
         }
-        const load = await loadAverage();
-        const m = await measureProcess(python, [
+        await peerThroughput(id, label, ourId, python, [
           "bench/peers/torch_tuned.py",
           "trunk",
           "--threads",
@@ -406,24 +422,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           String(batch),
           "--images",
           String(batch === 1 ? 24 : 64),
-        ], { cwd: ROOT });
-        const j = m.code === 0 ? lastJson(m.stdout) : undefined;
-        if (!j) {
-          skip(id, label, "img/s", `failed: ${failure(m)}`);
-          continue;
-        }
-        add({
-          id,
-          label,
-          value: j.imagesPerSecond as number,
-          unit: "img/s",
-          rssMB: m.peakRssMB,
-          cores: coresOf(m),
-          ...versus(ourId, j.imagesPerSecond as number, "img/s"),
-          note: `vs ${ourId}; torch ${j.torch}; ${j.recipe}; torchvision ResNet50, random weights`,
-          load,
-          raw: j,
-        });
+        ], (j) => `torch ${j.torch}; ${j.recipe}; torchvision ResNet50, random weights`);
       }
     }
 
