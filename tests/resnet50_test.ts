@@ -160,3 +160,19 @@ Deno.test("buildTrunk() asserts every shape before copying anything", async () =
   );
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("buildTrunk() frees only its own temporaries: the weights it is given stay whole and build the same trunk again", async () => {
+  const w = await loadResnetWeights();
+  const lengths = [...w.tensors.values()].map((t) => t.data.length);
+  const before = tf.memory().numTensors;
+  const x = tf.randomUniform([1, 64, 64, 3], -100, 100, "float32", 7) as tf.Tensor4D;
+  const a = buildTrunk(w);
+  assertEquals([...w.tensors.values()].map((t) => t.data.length), lengths);
+  const b = buildTrunk(w); // from the same arrays, after the first build released its packed copies
+  const [ea, eb] = [a.embed(x), b.embed(x)];
+  assertEquals(Array.from(await ea.data()), Array.from(await eb.data()));
+  tf.dispose([ea, eb, x]);
+  a.dispose();
+  b.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});

@@ -11,6 +11,7 @@
  * 8, bias, an optional residual added before an optional ReLU.
  * @module
  */
+import { releaseArrays } from "./release.ts";
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { CIN_STEP, convModuleBytes, hasRelaxedSimd, PANEL, ROWS } from "./conv_wasm.ts";
 
@@ -139,7 +140,11 @@ export function packWinogradFilter(filter: Float32Array, cin: number, cout: numb
     }
   }
   const out = new Float32Array(16 * cin * cout);
-  u.forEach((m, xi) => out.set(packFilter(m, [1, 1, cin, cout]), xi * cin * cout));
+  u.forEach((m, xi) => {
+    const packed = packFilter(m, [1, 1, cin, cout]);
+    out.set(packed, xi * cin * cout);
+    releaseArrays(m, packed); // 2 × 16 temporaries of cin · cout floats: freed now, not at some later collection
+  });
   return out;
 }
 

@@ -5,6 +5,7 @@
  */
 import { type BackendInfo, type BackendName, initBackend } from "./backend.ts";
 import { buildTrunk, type Trunk } from "./resnet50.ts";
+import { releaseArrays } from "./release.ts";
 import { loadResnetWeights } from "./weights.ts";
 
 /** Options for {@linkcode loadTrunk}. */
@@ -43,5 +44,7 @@ export async function loadTrunk(options: LoadTrunkOptions = {}): Promise<LoadedT
   const backend = await initBackend(options.backend ?? "auto");
   const weights = await loadResnetWeights(options.weightsDir);
   const trunk = buildTrunk(weights);
+  // The wasm backend holds its own copies: the weights read here can go now, not at the next collection.
+  if (backend.name === "wasm") releaseArrays(...[...weights.tensors.values()].map((t) => t.data));
   return Object.assign(trunk, { backend });
 }

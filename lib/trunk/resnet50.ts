@@ -19,6 +19,7 @@ import {
   registerFastConv,
 } from "./conv_kernel.ts";
 import { RocksError } from "../util/errors.ts";
+import { releaseArrays } from "./release.ts";
 import { EMBEDDING_SIZE } from "./facts.ts";
 import type { ResnetWeights } from "./weights.ts";
 
@@ -171,10 +172,13 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       filter[i] = r.kernel[i]! * scale[i % cout]!;
     }
     const fast = useFast && fastConvFits(cin, cout);
+    const packed = !fast
+      ? undefined
+      : k === 3
+      ? packWinogradFilter(filter, cin, cout)
+      : packFilter(filter, [k, k, cin, cout]);
     convs.set(name, {
-      filter: !fast ? tf.tensor4d(filter, [k, k, cin, cout]) : tf.tensor1d(
-        k === 3 ? packWinogradFilter(filter, cin, cout) : packFilter(filter, [k, k, cin, cout]),
-      ),
+      filter: packed ? tf.tensor1d(packed) : tf.tensor4d(filter, [k, k, cin, cout]),
       bias: tf.tensor1d(bias),
       k,
       cout,
@@ -182,6 +186,8 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       pad: k === 3 ? "same" : "valid",
       fast,
     });
+    // The wasm backend copies values into its own heap; other backends may keep the arrays.
+    if (tf.getBackend() === "wasm") releaseArrays(filter, bias, ...(packed ? [packed] : []));
   }
   const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
   const fcB = tf.tensor1d(fcBias);
@@ -264,7 +270,10 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       fcB.dispose();
     },
   };
-  // Warm-up on zeros: the first call compiles kernels and allocates buffers.
-  tf.tidy(() => trunk.embed(tf.zeros([1, 224, 224, 3])));
+  // Warm-up on zeros: the first call compiles kernels and allocates buffers. (Its result is disposed with the
+  // rest: a tidy keeps what its function returns.)
+  tf.tidy(() => {
+    trunk.embed(tf.zeros([1, 224, 224, 3]));
+  });
   return trunk;
 }

@@ -21,6 +21,7 @@ import { userCacheDir } from "../util/dirs.ts";
 import { RocksError } from "../util/errors.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { decodeFloat16 } from "./float16.ts";
+import { releaseArrays } from "./release.ts";
 
 /** One named weight tensor, as stored. */
 export interface WeightTensor {
@@ -265,6 +266,7 @@ export async function loadResnetWeights(
     });
     const stream = new Uint8Array(shards.reduce((s, b) => s + b.length, 0));
     shards.reduce((at, b) => (stream.set(b, at), at + b.length), 0);
+    releaseArrays(...shards); // copied into the stream
     let offset = 0;
     for (const w of group.weights) {
       const half = w.quantization?.dtype === "float16";
@@ -286,6 +288,7 @@ export async function loadResnetWeights(
       offset += bytes;
       parameters += size;
     }
+    releaseArrays(stream); // every tensor above holds a copy
   }
   if (tensors.size !== WEIGHTS_MANIFEST.tensors || parameters !== WEIGHTS_MANIFEST.parameters) {
     throw new RocksError(
