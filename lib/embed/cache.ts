@@ -158,7 +158,14 @@ const fileHashes = new Map<string, { size: number; mtime: number; sha: string }>
 /** Paths whose hash {@linkcode fileHashes} keeps at most (about 150 bytes each). */
 const FILE_HASHES_KEPT = 10_000;
 
-async function fileSha(path: string): Promise<string | undefined> {
+/**
+ * sha256 of a photo file's bytes, as the cache keys it (remembered per path,
+ * size and modification time); undefined when it cannot be read.
+ *
+ * Requires --allow-read.
+ * @param path The file.
+ */
+export async function photoSha256(path: string): Promise<string | undefined> {
   try {
     const st = await Deno.stat(path);
     // A pipe or device would block or never end, a huge file is no photo: the inner embedder says why.
@@ -187,9 +194,8 @@ async function fileSha(path: string): Promise<string | undefined> {
 export function cachedEmbedder(inner: EmbedFn, cache: EmbedCache, trunkSha256: string): EmbedFn {
   return async (jobs: EmbedJob[], onProgress) => {
     const results: EmbedResult[] = new Array(jobs.length);
-    const shas = await Promise.all(jobs.map((job) => fileSha(job.path)));
+    const shas = await Promise.all(jobs.map((job) => photoSha256(job.path)));
     const keys = jobs.map((job, i) => (shas[i] ? recordKey(shas[i], job.view, trunkSha256) : undefined));
-    let missing: number[] = [];
     const lookUp = async (indices: number[]) => {
       const still: number[] = [];
       for (const i of indices) {
@@ -202,7 +208,7 @@ export function cachedEmbedder(inner: EmbedFn, cache: EmbedCache, trunkSha256: s
       }
       return still;
     };
-    missing = await lookUp(jobs.map((_, i) => i));
+    let missing = await lookUp(jobs.map((_, i) => i));
     if (missing.length && cache.refresh && (await cache.refresh()) > 0) missing = await lookUp(missing);
     const hits = jobs.length - missing.length;
     onProgress?.(hits, jobs.length);
@@ -223,15 +229,4 @@ export function cachedEmbedder(inner: EmbedFn, cache: EmbedCache, trunkSha256: s
     }
     return results;
   };
-}
-
-/**
- * sha256 of a photo file's bytes, as the cache keys it (remembered per path,
- * size and modification time); undefined when it cannot be read.
- *
- * Requires --allow-read.
- * @param path The file.
- */
-export function photoSha256(path: string): Promise<string | undefined> {
-  return fileSha(path);
 }

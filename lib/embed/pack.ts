@@ -41,7 +41,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { crc32 } from "../util/hash.ts";
+import { crc32, toHex } from "../util/hash.ts";
 
 /** The folder of pack files inside a cache folder. */
 export const PACKS = "packs";
@@ -91,15 +91,6 @@ export interface PackRecord {
   bytes: Uint8Array;
   /** The first 4 bytes of the trunk's sha256 as a number (0: unknown). */
   trunkTag: number;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Lowercase hex of `bytes`. */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += HEX[b];
-  return s;
 }
 
 const isHex64 = (s: string | undefined): s is string => s !== undefined && /^[0-9a-f]{64}$/.test(s);

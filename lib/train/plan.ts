@@ -70,13 +70,10 @@ async function folderPhotos(
   o: TrainOptions,
 ): Promise<{ root: string; photos: SharePhoto[]; classes: number; skipped: Skipped[] }> {
   const centre = [sizedView("centre", resolveTrainOptions(o).viewSize)];
+  const ofSamples = (d: Dataset) =>
+    d.samples.map((s) => ({ path: s.path, name: s.name, views: recipeViews(s, o) }));
   if (typeof data !== "string") {
-    return {
-      root: data.root,
-      photos: data.samples.map((s) => ({ path: s.path, name: s.name, views: recipeViews(s, o) })),
-      classes: data.classes.length,
-      skipped: data.skipped,
-    };
+    return { root: data.root, photos: ofSamples(data), classes: data.classes.length, skipped: data.skipped };
   }
   const root = data;
   const st = await Deno.stat(root).catch(() => null);
@@ -101,8 +98,12 @@ async function folderPhotos(
     if (!(e instanceof RocksError) || loose.length === 0) throw e;
     return { root, photos: loose, classes: 0, skipped: [] };
   }
-  const photos = dataset.samples.map((s) => ({ path: s.path, name: s.name, views: recipeViews(s, o) }));
-  return { root, photos: [...loose, ...photos], classes: dataset.classes.length, skipped: dataset.skipped };
+  return {
+    root,
+    photos: [...loose, ...ofSamples(dataset)],
+    classes: dataset.classes.length,
+    skipped: dataset.skipped,
+  };
 }
 
 /**

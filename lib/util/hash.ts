@@ -18,7 +18,25 @@ import { crc32 as zlibCrc32 } from "node:zlib";
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(digest));
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Lowercase hex of `bytes`.
+ * @param bytes Any bytes.
+ * @returns Two hex digits a byte.
+ * @example
+ * ```ts
+ * import { toHex } from "./hash.ts";
+ * if (toHex(new Uint8Array([0, 171, 255])) !== "00abff") throw new Error("hex");
+ * ```
+ */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += HEX[b];
+  return s;
 }
 
 /**
