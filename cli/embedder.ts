@@ -3,8 +3,8 @@
  * here, on first use, not when the CLI starts.
  * @module
  */
-import type { Embedder } from "../mod.ts";
-import { type Io, num } from "./command.ts";
+import type { Classifier, Embedder } from "../mod.ts";
+import { type Io, num, oneOf } from "./command.ts";
 import type { EmbedderValues } from "./options.ts";
 
 /** Most embedding workers: each holds its own ResNet50 (about 200 MB). */
@@ -17,12 +17,14 @@ export const MAX_WORKERS = 64;
  * @param values --backend, --workers, --cache, --no-cache, --max-pixels.
  * @param io Where warnings go (a cache that cannot be written, a worker that died).
  * @param photos How many photos there are, when known: no more workers start than photos.
+ * @param modelDir A model the embeddings are for: without --precision, its precision is used.
  * @returns The embedder; `close()` it when done.
  */
 export async function openEmbedderFor(
   values: EmbedderValues,
   io: Pick<Io, "err">,
   photos?: number,
+  modelDir?: string,
 ): Promise<Embedder> {
   const rocks = await import("../mod.ts");
   const { parseBackendName } = await import("../lib/trunk/mod.ts");
@@ -32,11 +34,40 @@ export async function openEmbedderFor(
   // No more workers than photos: predicting one photo needs one trunk.
   const workers = photos === undefined ? requested : Math.min(requested, Math.max(1, photos));
   const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
+  const precision = askedPrecision(values) ??
+    (modelDir ? await (await import("../lib/model/mod.ts")).readModelPrecision(modelDir) : "fp32");
   return await rocks.openEmbedder({
+    precision,
     backend: parseBackendName(values.backend ?? "auto"),
     workers,
     cache: values["no-cache"] ? false : values.cache ?? defaultCacheDir(),
     ...(maxPixels !== undefined ? { maxPixels } : {}),
     onWarning: (m: string) => io.err(`warning: ${m}`),
+  });
+}
+
+/** `--precision`, checked, or undefined when not given. */
+function askedPrecision(values: EmbedderValues): "fp32" | "int8" | undefined {
+  return oneOf(values, "precision", ["fp32", "int8"] as const);
+}
+
+/**
+ * Loads the model at `modelDir` for `embedder`: it must have been trained on
+ * the same network, and, when --precision was given, at that precision.
+ * @param embedder From {@linkcode openEmbedderFor}.
+ * @param values The command's options.
+ * @param modelDir The model folder.
+ * @returns The classifier; `dispose()` it when done.
+ */
+export async function loadModelFor(
+  embedder: Embedder,
+  values: EmbedderValues,
+  modelDir: string,
+): Promise<Classifier> {
+  const rocks = await import("../mod.ts");
+  const precision = askedPrecision(values);
+  return await rocks.loadClassifier(modelDir, {
+    trunkSha256: embedder.trunk.sha256,
+    ...(precision ? { precision } : {}),
   });
 }

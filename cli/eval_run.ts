@@ -6,7 +6,7 @@
  */
 import type { Classifier, Dataset, Embedder, Evaluation, ReportOptions } from "../mod.ts";
 import { type Io, num, type Positionals, usage } from "./command.ts";
-import { openEmbedderFor } from "./embedder.ts";
+import { loadModelFor, openEmbedderFor } from "./embedder.ts";
 import type { EmbedderValues, ScreenValues } from "./options.ts";
 import { type Screen, screen } from "./screen.ts";
 
@@ -112,11 +112,10 @@ export async function scoreFolder(
   io: Io,
   report: ReportRequest | undefined,
 ): Promise<Evaluation> {
-  const rocks = await import("../mod.ts");
   const scr = screen(io, values);
-  const embedder = await openEmbedderFor(values, scr);
+  const embedder = await openEmbedderFor(values, scr, undefined, modelDir);
   try {
-    const classifier = await rocks.loadClassifier(modelDir, { trunkSha256: embedder.trunk.sha256 });
+    const classifier = await loadModelFor(embedder, values, modelDir);
     try {
       return await scoreAndReport(
         embedder,

@@ -21,6 +21,7 @@ import {
   maxPixels,
   noCache,
   out,
+  precision,
   preset,
   progress,
   quiet,
@@ -31,7 +32,7 @@ import {
   viewSize,
   workers,
 } from "./options.ts";
-import { openEmbedderFor } from "./embedder.ts";
+import { loadModelFor, openEmbedderFor } from "./embedder.ts";
 import { reportOptions, scoreAndReport } from "./eval_run.ts";
 import { backendLine, metricsText, progressLine, skippedText } from "./format.ts";
 import { type Screen, screen } from "./screen.ts";
@@ -61,6 +62,7 @@ export const TRAIN_OPTIONS = [
   noCache,
   valued("resume", "MODEL_DIR", "continue training that model's head (same classes)"),
   backend,
+  precision,
   described(report, {
     help: "then score the test photos and write an HTML report there\n(see rocks report --help)",
   }),
@@ -128,7 +130,7 @@ export async function trainAndSave(values: TrainValues, io: Io, setup: TrainSetu
   if (recipe.lr !== undefined && !(recipe.lr > 0)) usage(`--lr must be above 0, got ${recipe.lr}`);
   const reportOpts = reportOptions(values, values.report);
   const started = performance.now();
-  const embedder = await openEmbedderFor(values, scr);
+  const embedder = await openEmbedderFor(values, scr, undefined, values.resume);
   // What the run opens is closed when it ends, however it ends, the last opened first.
   using opened = new DisposableStack();
   opened.defer(() => {
@@ -136,9 +138,7 @@ export async function trainAndSave(values: TrainValues, io: Io, setup: TrainSetu
     embedder.close();
   });
   say(backendLine(embedder));
-  const resumeFrom = values.resume
-    ? await rocks.loadClassifier(values.resume, { trunkSha256: embedder.trunk.sha256 })
-    : undefined;
+  const resumeFrom = values.resume ? await loadModelFor(embedder, values, values.resume) : undefined;
   if (resumeFrom) opened.defer(() => resumeFrom.dispose());
   const dataset = await rocks.scanDataset(dataDir, values.groups ? { groupsFile: values.groups } : {});
   const counts = dataset.classes.map((c, i) => `${c} ${dataset.samples.filter((s) => s.label === i).length}`);
@@ -248,8 +248,7 @@ async function writeRunReport(
   scr: Screen,
   options: import("../mod.ts").ReportOptions,
 ): Promise<{ path: string; count: number }> {
-  const rocks = await import("../mod.ts");
-  const classifier = await rocks.loadClassifier(modelDir, { trunkSha256: embedder.trunk.sha256 });
+  const classifier = await loadModelFor(embedder, {}, modelDir);
   try {
     const evaluation = await scoreAndReport(embedder, classifier, test, scr, "scoring test photos", {
       path,

@@ -3,10 +3,14 @@ import { assert, assertEquals } from "./_assert.ts";
 import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
+  fastConv2dInt8,
   fastConvFits,
   fastConvUsesFma,
+  int8ConvFits,
   packFilter,
+  packFilterInt8,
   packWinogradFilter,
+  quantizeActivations,
   registerFastConv,
 } from "../lib/trunk/conv_kernel.ts";
 import { convModuleBytes, hasRelaxedSimd } from "../lib/trunk/conv_wasm.ts";
@@ -174,4 +178,114 @@ Deno.test("the kernel module validates, and Deno 2.9's V8 runs its relaxed-SIMD 
   assert(WebAssembly.validate(convModuleBytes({ fma: false }) as Uint8Array<ArrayBuffer>));
   assertEquals(hasRelaxedSimd(), true);
   assertEquals(fastConvUsesFma(), true);
+});
+
+/** 7-bit values of `x` as the int8 path makes them: clamp(round-half-even(x · inv[c]), 0, 127). */
+function quantizeInJs(x: Float32Array, inv: Float32Array): Uint8Array {
+  const c = inv.length;
+  return Uint8Array.from(x, (v, i) => {
+    const r = Math.fround(v * inv[i % c]!);
+    const f = Math.floor(r), d = r - f;
+    const even = d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; // round half to even, as f32x4.nearest
+    return Math.max(0, Math.min(127, even));
+  });
+}
+
+Deno.test("quantizeActivations() packs round(x / scale), clamped to 0…127, four channels to an int32", () => {
+  const before = tf.memory().numTensors;
+  const [n, h, w, c] = [2, 3, 5, 32];
+  const values = tf.tidy(() => tf.randomUniform([n, h, w, c], -1, 6, "float32", 5).dataSync() as Float32Array);
+  values[0] = 2.5; // exactly half a step at scale 1 (channel 0): rounds to even
+  const scale = Float32Array.from({ length: c }, (_, i) => i === 0 ? 1 : 0.02 + i * 0.003);
+  const inv = scale.map((s) => 1 / s);
+  tf.tidy(() => {
+    const q = quantizeActivations(tf.tensor4d(values, [n, h, w, c]), tf.tensor1d(inv));
+    assertEquals(q.shape, [n, h, w, c / 4]);
+    assertEquals(q.dtype, "int32");
+    const got = new Uint8Array((q.dataSync() as Int32Array).slice().buffer);
+    const want = quantizeInJs(values, inv);
+    assertEquals(got[0], 2);
+    assertEquals(Array.from(got), Array.from(want));
+  });
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, ReLU), and close to the float32 convolution", () => {
+  const before = tf.memory().numTensors;
+  const cases = [
+    { n: 1, h: 7, w: 5, cin: 16, cout: 8, k: 3, stride: 1 },
+    { n: 2, h: 9, w: 11, cin: 32, cout: 16, k: 1, stride: 2 },
+    { n: 3, h: 6, w: 6, cin: 64, cout: 24, k: 3, stride: 1 },
+    { n: 1, h: 13, w: 13, cin: 48, cout: 32, k: 1, stride: 1 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    for (const [withResidual, relu] of [[false, true], [true, true], [true, false]] as const) {
+      tf.tidy(() => {
+        const x = tf.relu(tf.randomNormal([c.n, c.h, c.w, c.cin], 0, 1, "float32", i + 3)) as tf.Tensor4D;
+        const filter = tf.randomNormal([c.k, c.k, c.cin, c.cout], 0, 0.1, "float32", i + 5) as tf.Tensor4D;
+        const bias = tf.randomUniform([c.cout], -0.5, 0.5, "float32", i + 7) as tf.Tensor1D;
+        const pad = (c.k - 1) / 2;
+        const oh = Math.floor((c.h + 2 * pad - c.k) / c.stride) + 1;
+        const ow = Math.floor((c.w + 2 * pad - c.k) / c.stride) + 1;
+        const residual = withResidual
+          ? tf.randomUniform([c.n, oh, ow, c.cout], -1, 1, "float32", i + 9) as tf.Tensor4D
+          : undefined;
+        const actScale = Float32Array.from({ length: c.cin }, (_, j) => (3 + (j % 5) * 0.4) / 127);
+        const q = packFilterInt8(filter.dataSync() as Float32Array, [c.k, c.k, c.cin, c.cout], actScale);
+        const inv = actScale.map((s) => 1 / s);
+        const got = fastConv2dInt8({
+          x: quantizeActivations(x, tf.tensor1d(inv)),
+          filter: tf.tensor1d(q.words, "int32"),
+          scale: tf.tensor1d(q.scale),
+          bias,
+          kernelSize: c.k,
+          stride: c.stride,
+          pad,
+          outChannels: c.cout,
+          relu,
+          ...(residual ? { residual } : {}),
+        });
+        // The exact integer result, rebuilt in JS from the same bytes: the kernel's sums are exact in int32.
+        const qa = quantizeInJs(x.dataSync() as Float32Array, inv);
+        const bytes = new Int8Array(q.words.buffer);
+        const taps = c.k * c.k;
+        const weight = (t: number, ci: number, o: number) =>
+          bytes[((((o >> 3) * taps + t) * (c.cin / 4) + (ci >> 2)) * 8 + (o & 7)) * 4 + (ci & 3)]!;
+        const b = bias.dataSync(), res = residual?.dataSync();
+        const want = new Float32Array(c.n * oh * ow * c.cout);
+        for (let img = 0; img < c.n; img++) {
+          for (let oy = 0; oy < oh; oy++) {
+            for (let ox = 0; ox < ow; ox++) {
+              for (let o = 0; o < c.cout; o++) {
+                let sum = 0;
+                for (let ky = 0; ky < c.k; ky++) {
+                  for (let kx = 0; kx < c.k; kx++) {
+                    const iy = oy * c.stride - pad + ky, ix = ox * c.stride - pad + kx;
+                    if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                    const base = ((img * c.h + iy) * c.w + ix) * c.cin;
+                    for (let ci = 0; ci < c.cin; ci++) sum += weight(ky * c.k + kx, ci, o) * qa[base + ci]!;
+                  }
+                }
+                const at = ((img * oh + oy) * ow + ox) * c.cout + o;
+                let v = Math.fround(Math.fround(sum * q.scale[o]!) + b[o]!);
+                if (res) v = Math.fround(v + res[at]!);
+                want[at] = relu ? Math.max(0, v) : v;
+              }
+            }
+          }
+        }
+        const exact = relativeError(got, tf.tensor(want, got.shape));
+        assert(exact < 1e-6, `case ${i}: ${exact} from the integer result`);
+        const close = relativeError(got, reference(x, filter, bias, c.stride, relu, residual));
+        assert(close < 0.05, `case ${i}: ${close} from the float32 convolution`);
+      });
+    }
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("int8ConvFits() takes 16-channel multiples in, 8 out", () => {
+  assert(int8ConvFits(64, 256));
+  assert(!int8ConvFits(8, 64));
+  assert(!int8ConvFits(64, 12));
 });

@@ -8,7 +8,19 @@
 import { RocksError } from "../../lib/util/errors.ts";
 import { createRng } from "../../lib/util/rng.ts";
 import { defineCommand, described, valued } from "../command.ts";
-import { backend, cache, noCache, out, progress, quiet, report, samples, seed, workers } from "../options.ts";
+import {
+  backend,
+  cache,
+  noCache,
+  out,
+  precision,
+  progress,
+  quiet,
+  report,
+  samples,
+  seed,
+  workers,
+} from "../options.ts";
 import { trainAndSave } from "../train_run.ts";
 
 /** Where the course's photos come from, for when they are missing. */
@@ -51,6 +63,7 @@ to ./${DEMO_REPORT} or --report FILE, printing its path.`,
     out,
     seed,
     backend,
+    precision,
     workers,
     cache,
     noCache,

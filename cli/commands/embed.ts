@@ -15,6 +15,7 @@ import {
   cache,
   json,
   maxPixels,
+  precision,
   preset,
   progress,
   quiet,
@@ -66,6 +67,7 @@ again to do only what is missing. A line every ${LINE_VIEWS} views says how far 
     workers,
     cache,
     backend,
+    precision,
     described(json, {
       help: "print one JSON object: shard, photos, views, embedded, cached, failed, skipped",
     }),

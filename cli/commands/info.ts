@@ -3,9 +3,9 @@
  * weights and whether they verify; a model folder's facts.
  * @module
  */
-import { defineCommand, described } from "../command.ts";
+import { defineCommand, described, oneOf } from "../command.ts";
 import { fmt3 } from "../format.ts";
-import { backend, json } from "../options.ts";
+import { backend, json, precision } from "../options.ts";
 
 /** `rocks info`. */
 export const info = defineCommand({
@@ -15,12 +15,19 @@ export const info = defineCommand({
   description: `Shows versions, the backend "auto" picks and why, where the ResNet50 weights
 are and whether their checksums verify. With a model folder: its classes,
 trunk, preprocessing, training options and scores.`,
-  options: [backend, described(json, { help: "print one JSON object" })] as const,
+  options: [
+    backend,
+    described(precision, {
+      help: "fp32|int8: say what this precision runs as here (default the model's, else fp32)",
+    }),
+    described(json, { help: "print one JSON object" }),
+  ] as const,
   positionals: { min: 0, max: 1, refusal: () => `info takes at most one model folder` },
   async run([modelDir], values, io) {
     const rocks = await import("../../mod.ts");
     const { parseBackendName } = await import("../../lib/trunk/mod.ts");
-    const info = await rocks.gatherInfo(parseBackendName(values.backend ?? "auto"), modelDir);
+    const asked = oneOf(values, "precision", ["fp32", "int8"] as const);
+    const info = await rocks.gatherInfo(parseBackendName(values.backend ?? "auto"), modelDir, asked);
     if (values.json) io.out(JSON.stringify(info, null, 1));
     else {
       const { backend, weights } = info;
@@ -49,12 +56,22 @@ trunk, preprocessing, training options and scores.`,
           ? `  ${weights.files} files, sha256 verified (set ${weights.sha256!.slice(0, 16)}…)`
           : `  NOT verified: ${weights.error}`,
       );
+      io.out(`Precision: ${info.precision.runs.precision}: ${info.precision.runs.reason}`);
+      if (info.precision.runs.precision !== "int8") {
+        io.out(
+          `  int8 here: ${
+            info.precision.int8.precision === "int8" ? "yes (--precision int8)" : "no"
+          }: ${info.precision.int8.reason}`,
+        );
+      }
       io.out(`Embedding cache: ${info.cacheDir ?? "none (no HOME or XDG_CACHE_HOME)"}`);
       if (info.model) {
         const m = info.model;
         io.out(`\nModel ${m.dir}: format ${m.formatVersion}, classes ${m.classes.join(", ")}`);
         io.out(
-          `  trunk ${m.trunk.id}; preprocessing ${m.preprocessing.mode} (${m.preprocessing.view}` +
+          `  trunk ${m.trunk.id} (${
+            m.trunk.precision ?? "fp32"
+          } embeddings); preprocessing ${m.preprocessing.mode} (${m.preprocessing.view}` +
             `${m.preprocessing.l2normalize ? ", unit-length embeddings" : ""})`,
         );
         io.out(`  preset ${m.training.preset ?? "course"}`);

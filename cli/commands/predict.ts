@@ -5,7 +5,7 @@
  */
 import { csvCell } from "../../lib/util/csv.ts";
 import { defineCommand, described } from "../command.ts";
-import { openEmbedderFor } from "../embedder.ts";
+import { loadModelFor, openEmbedderFor } from "../embedder.ts";
 import { predictionTable } from "../format.ts";
 import { BAR_OPTIONS, csv, EMBEDDER_OPTIONS, json } from "../options.ts";
 import { screen } from "../screen.ts";
@@ -34,9 +34,9 @@ export const predict = defineCommand({
     const { expandInputs } = await import("../../lib/data/mod.ts");
     const files = await expandInputs(inputs);
     const scr = screen(io, values);
-    const embedder = await openEmbedderFor(values, scr, files.length);
+    const embedder = await openEmbedderFor(values, scr, files.length, modelDir);
     try {
-      const classifier = await rocks.loadClassifier(modelDir!, { trunkSha256: embedder.trunk.sha256 });
+      const classifier = await loadModelFor(embedder, values, modelDir!);
       const classes = classifier.meta.classes;
       scr.start("predicting");
       const preds = await rocks.predict(embedder, classifier, files, {

@@ -7,7 +7,7 @@
  */
 import { RocksError } from "../../lib/util/errors.ts";
 import { defineCommand, described, num, valued } from "../command.ts";
-import { openEmbedderFor } from "../embedder.ts";
+import { loadModelFor, openEmbedderFor } from "../embedder.ts";
 import { EMBEDDER_OPTIONS, quiet } from "../options.ts";
 
 /** How long a stop waits for the requests in flight. */
@@ -68,9 +68,9 @@ in flight (up to 10 s) and exits 0. The README's "Serving a model" has the detai
     const queue = num(values, "queue", { integer: true, min: 1, max: 100_000 }) ?? 32;
     const token = values.token;
     const rocks = await import("../../mod.ts");
-    const embedder = await openEmbedderFor(values, io);
+    const embedder = await openEmbedderFor(values, io, undefined, modelDir);
     try {
-      const classifier = await rocks.loadClassifier(modelDir!, { trunkSha256: embedder.trunk.sha256 });
+      const classifier = await loadModelFor(embedder, values, modelDir!);
       try {
         const handler = rocks.createHandler({
           embedder,

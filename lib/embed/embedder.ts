@@ -8,7 +8,8 @@
  */
 import type { BackendInfo, BackendName } from "../trunk/backend.ts";
 import { initBackend } from "../trunk/backend.ts";
-import { type LoadedTrunk, loadTrunk } from "../trunk/load.ts";
+import { type LoadedTrunk, loadTrunk, precisionHere } from "../trunk/load.ts";
+import { embeddingKey, type Precision, type PrecisionChoice } from "../trunk/precision.ts";
 import {
   defaultWeightsLocation,
   localWeightsFolder,
@@ -28,8 +29,14 @@ import { createPool, type Pool } from "./pool.ts";
 export interface Embedder {
   /** Embeds photo views, in order. */
   embed: EmbedFn;
-  /** The trunk behind it. */
-  readonly trunk: { id: string; sha256: string };
+  /**
+   * The trunk behind it: its weights, the precision it runs at (absent: `fp32`), and `key`, what tells
+   * its embeddings from those of another network or precision (the cache's key, `embeddingKey()` in
+   * `trunk/precision.ts`; absent: `sha256`).
+   */
+  readonly trunk: { id: string; sha256: string; precision?: Precision; key?: string };
+  /** The precision that runs, and why (int8 asked where it cannot run gives float32, said here). */
+  readonly precision?: PrecisionChoice;
   /** The backend it runs on. */
   readonly backend: BackendInfo;
   /** Worker threads (0: this thread). */
@@ -52,7 +59,13 @@ export function trunkEmbedder(trunk: LoadedTrunk, options: Omit<EmbedOptions, "o
   return {
     embed: (jobs, onProgress) =>
       embedFiles(trunk, jobs, { ...options, ...(onProgress ? { onProgress } : {}) }),
-    trunk: { id: trunk.id, sha256: trunk.sha256 },
+    trunk: {
+      id: trunk.id,
+      sha256: trunk.sha256,
+      precision: trunk.precision,
+      key: embeddingKey(trunk.sha256, trunk.precision),
+    },
+    precision: trunk.precisionChoice,
     backend: trunk.backend,
     workers: 0,
     cache: undefined,
@@ -88,6 +101,11 @@ export interface OpenEmbedderOptions {
    * @default navigator.hardwareConcurrency
    */
   workers?: number;
+  /**
+   * The trunk's arithmetic: `int8` runs where it can (the wasm backend with relaxed SIMD), else float32
+   * with a warning. @default "fp32"
+   */
+  precision?: Precision;
   /** Cache folder, or `false` for none. @default false */
   cache?: string | false;
   /** Photos larger than this many pixels are refused. */
@@ -128,9 +146,12 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
     batchSize: options.batchSize ?? (onGpu ? 16 : 4),
   };
+  // Decided here, before any worker starts, so the cache's key is known: the workers decide the same.
+  const precision = precisionHere(options.precision ?? "fp32", backend.name);
+  if (!precision.asked) options.onWarning?.(precision.reason);
   let base: Embedder;
   if (workers === 0) {
-    const trunk = await loadTrunk(options);
+    const trunk = await loadTrunk({ ...options, precision: precision.precision });
     const inner = trunkEmbedder(trunk, limits);
     base = { ...inner, close: () => trunk.dispose() };
   } else {
@@ -145,6 +166,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
         createPool({
           workers,
           backend: backend.name,
+          precision: precision.precision,
           weightsDir,
           ...limits,
           ...(options.onWarning ? { onWorkerError: options.onWarning } : {}),
@@ -152,7 +174,13 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
       );
     base = {
       embed: async (jobs, onProgress) => (await started()).embed(jobs, onProgress),
-      trunk: { id: WEIGHTS_MANIFEST.trunkId, sha256: await manifestSha256() },
+      trunk: {
+        id: WEIGHTS_MANIFEST.trunkId,
+        sha256: await manifestSha256(),
+        precision: precision.precision,
+        key: embeddingKey(await manifestSha256(), precision.precision),
+      },
+      precision,
       backend: { ...backend, threads: workers },
       workers,
       cache: undefined,
@@ -165,7 +193,10 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
   if (options.cache === undefined || options.cache === false) return base;
   try {
     const cache = await openEmbedCache(options.cache);
-    return wrapEmbedder(base, { cache, embed: cachedEmbedder(base.embed, cache, base.trunk.sha256) });
+    return wrapEmbedder(base, {
+      cache,
+      embed: cachedEmbedder(base.embed, cache, base.trunk.key ?? base.trunk.sha256),
+    });
   } catch (e) {
     if (!(e instanceof RocksError)) throw e;
     options.onWarning?.(`${e.message}; going on without a cache`);

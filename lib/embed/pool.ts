@@ -11,6 +11,7 @@
  * @module
  */
 import type { BackendInfo, BackendName } from "../trunk/backend.ts";
+import type { Precision } from "../trunk/precision.ts";
 import { RocksError } from "../util/errors.ts";
 import { cutJobs, type EmbedFn, type EmbedJob, type EmbedResult } from "./job.ts";
 
@@ -22,6 +23,8 @@ export interface PoolOptions {
   backend?: BackendName;
   /** The weights folder. @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
+  /** The trunk's arithmetic (int8 where it can run, see `choosePrecision`). @default "fp32" */
+  precision?: Precision;
   /** Pixel limit per photo. */
   maxPixels?: number;
   /** Photos per trunk call inside a worker. @default 4 */
@@ -40,8 +43,8 @@ export interface Pool {
   embed: EmbedFn;
   /** Workers running. */
   readonly size: number;
-  /** The trunk the workers hold. */
-  readonly trunk: { id: string; sha256: string };
+  /** The trunk the workers hold, and the precision it runs at. */
+  readonly trunk: { id: string; sha256: string; precision: Precision };
   /** The backend the workers run. */
   readonly backend: BackendInfo;
   /** Workers that died and were replaced. */
@@ -82,11 +85,14 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   let restarts = 0;
   let closed = false;
   let nextId = 0;
-  let ready: { trunk: { id: string; sha256: string }; backend: BackendInfo } | undefined;
+  let ready:
+    | { trunk: { id: string; sha256: string; precision: Precision }; backend: BackendInfo }
+    | undefined;
 
   const init = {
     type: "init",
     backend: options.backend ?? "auto",
+    precision: options.precision ?? "fp32",
     weightsDir: options.weightsDir,
     maxPixels: options.maxPixels,
     batchSize: options.batchSize,

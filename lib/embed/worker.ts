@@ -2,8 +2,8 @@
  * A pool worker: its own single-threaded backend and its own copy of the
  * trunk, embedding the chunks of photos the pool sends it. Messages:
  *
- * - in `{ type: "init", backend, weightsDir?, maxPixels?, batchSize?, crashAfter? }`
- *   out `{ type: "ready", trunk: { id, sha256 }, backend }` or `{ type: "fatal", message }`
+ * - in `{ type: "init", backend, precision?, weightsDir?, maxPixels?, batchSize?, crashAfter? }`
+ *   out `{ type: "ready", trunk: { id, sha256, precision }, backend }` or `{ type: "fatal", message }`
  * - in `{ type: "embed", id, jobs }` → out `{ type: "done", id, results }`
  *   (embedding buffers are transferred, not copied)
  *
@@ -28,11 +28,12 @@ self.onmessage = async (event: MessageEvent) => {
       trunk = await loadTrunk({
         backend: parseBackendName(msg.backend ?? "auto"),
         ...(msg.weightsDir ? { weightsDir: msg.weightsDir } : {}),
+        ...(msg.precision ? { precision: msg.precision } : {}),
       });
       options = { maxPixels: msg.maxPixels, batchSize: msg.batchSize, crashAfter: msg.crashAfter };
       self.postMessage({
         type: "ready",
-        trunk: { id: trunk.id, sha256: trunk.sha256 },
+        trunk: { id: trunk.id, sha256: trunk.sha256, precision: trunk.precision },
         backend: trunk.backend,
       });
     } catch (e) {

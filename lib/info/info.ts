@@ -14,9 +14,10 @@ import {
 } from "../trunk/backend.ts";
 import { defaultCacheDir } from "../embed/cache.ts";
 import type { ClassifierMeta } from "../model/classifier.ts";
-import { loadClassifier } from "../model/model_file.ts";
+import { loadClassifier, readModelPrecision } from "../model/model_file.ts";
 import { describeConvKernel } from "../trunk/conv_kernel.ts";
-import { loadTrunk } from "../trunk/load.ts";
+import { loadTrunk, precisionHere } from "../trunk/load.ts";
+import type { Precision, PrecisionChoice } from "../trunk/precision.ts";
 import { defaultWeightsLocation, WEIGHTS_MANIFEST } from "../trunk/weights.ts";
 import { RocksError } from "../util/errors.ts";
 import { VERSION } from "../util/version.ts";
@@ -66,6 +67,11 @@ export interface RocksInfo {
   };
   /** The embedding cache's default folder (null when no HOME or XDG_CACHE_HOME is set). */
   cacheDir: string | null;
+  /**
+   * The trunk's arithmetic: what runs (as asked, else the model's, else `fp32`) and why, and whether
+   * int8 can run here.
+   */
+  precision: { runs: PrecisionChoice; int8: PrecisionChoice };
   /** The model folder's facts, when one was given. */
   model?: ClassifierMeta & { dir: string };
 }
@@ -95,6 +101,7 @@ export function versions(): Record<string, string> {
  * Requires --allow-read and --allow-env.
  * @param backend What to start (`auto` shows what auto picks).
  * @param modelDir A model folder to describe.
+ * @param precision The precision asked (default: the model's, else `fp32`).
  * @example
  * ```ts
  * import { gatherInfo } from "../../mod.ts";
@@ -103,7 +110,11 @@ export function versions(): Record<string, string> {
  * console.log(info.backend.name, info.backend.reason);
  * ```
  */
-export async function gatherInfo(backend: BackendName = "auto", modelDir?: string): Promise<RocksInfo> {
+export async function gatherInfo(
+  backend: BackendName = "auto",
+  modelDir?: string,
+  precision?: Precision,
+): Promise<RocksInfo> {
   const started = await initBackend(backend);
   const adapter = await probeGpu();
   const location = defaultWeightsLocation();
@@ -166,6 +177,7 @@ export async function gatherInfo(backend: BackendName = "auto", modelDir?: strin
   } catch {
     cacheDir = null;
   }
+  const asked = precision ?? (modelDir ? await readModelPrecision(modelDir) : "fp32");
   const info: RocksInfo = {
     versions: versions(),
     backend: started,
@@ -174,6 +186,7 @@ export async function gatherInfo(backend: BackendName = "auto", modelDir?: strin
     flags,
     weights,
     cacheDir,
+    precision: { runs: precisionHere(asked, started.name), int8: precisionHere("int8", started.name) },
   };
   if (modelDir) {
     const model = await loadClassifier(modelDir);

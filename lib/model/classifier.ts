@@ -7,6 +7,7 @@ import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { disposeHead, type HeadConfig, headLogProbs, type HeadParams } from "./head.ts";
 import type { Metrics } from "./metrics.ts";
 import { PREPROCESSING } from "../trunk/facts.ts";
+import type { Precision } from "../trunk/precision.ts";
 import { sizedView, VIEW_SIZE, type ViewName } from "../image/view.ts";
 
 /** Version of the model folder's layout; loading another version fails clearly. */
@@ -64,8 +65,11 @@ export interface ClassifierMeta {
   formatVersion: number;
   /** Class names, in label order. */
   classes: string[];
-  /** The frozen trunk it was trained on. */
-  trunk: { id: string; sha256: string; embeddingSize: number };
+  /**
+   * The frozen trunk it was trained on; `precision` is the arithmetic that made its embeddings
+   * (absent in models from before int8: `fp32`).
+   */
+  trunk: { id: string; sha256: string; embeddingSize: number; precision?: Precision };
   /** How photos become network input. */
   preprocessing: typeof PREPROCESSING & {
     /** How a photo becomes the network's square input. */

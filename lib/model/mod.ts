@@ -32,7 +32,13 @@ export {
   type TrainingFacts,
 } from "./classifier.ts";
 export { type ClassScore, computeMetrics, type Metrics } from "./metrics.ts";
-export { loadClassifier, type LoadExpectations, readModelId, saveClassifier } from "./model_file.ts";
+export {
+  loadClassifier,
+  type LoadExpectations,
+  readModelId,
+  readModelPrecision,
+  saveClassifier,
+} from "./model_file.ts";
 export {
   exportOnnx,
   ONNX_IR_VERSION,

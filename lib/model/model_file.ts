@@ -21,6 +21,7 @@ import {
 import { type HeadParams, PARAM_NAMES } from "./head.ts";
 import { RocksError } from "../util/errors.ts";
 import { sameNetwork } from "../trunk/weights.ts";
+import { type Precision, PRECISIONS } from "../trunk/precision.ts";
 import { sha256Hex } from "../util/hash.ts";
 
 const LAYER_WEIGHT_NAMES: Record<typeof PARAM_NAMES[number], string> = {
@@ -106,6 +107,10 @@ function checkMeta(meta: unknown, dir: string): asserts meta is RocksJson {
   const trunk = meta.trunk;
   if (!isObject(trunk) || typeof trunk.id !== "string" || typeof trunk.sha256 !== "string") {
     fail("trunk", "{ id, sha256 }", trunk);
+  }
+  const precision = (trunk as Record<string, unknown>).precision;
+  if (precision !== undefined && !(PRECISIONS as readonly unknown[]).includes(precision)) {
+    fail("trunk.precision", PRECISIONS.join(" or "), precision);
   }
   const head = meta.head;
   if (!isObject(head)) return fail("head", "an object", head);
@@ -285,6 +290,8 @@ export interface LoadExpectations {
    * replaces (the same network stored otherwise; `sameNetwork()` in `trunk/weights.ts`).
    */
   trunkSha256?: string;
+  /** The precision the caller's trunk runs at: the model's embeddings must have been made at the same. */
+  precision?: Precision;
 }
 
 /**
@@ -372,6 +379,15 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
       dir,
     );
   }
+  const made = meta.trunk.precision ?? "fp32";
+  if (expect.precision && expect.precision !== made) {
+    throw new RocksError(
+      "model",
+      `${dir} was trained on ${made} embeddings, but this run makes ${expect.precision} ones: ` +
+        `run with --precision ${made} (or leave --precision out: the model's is used)`,
+      dir,
+    );
+  }
   const bin = await readModelFile(dir, "weights.bin");
   const { inputSize, hiddenSize, classes } = meta.head;
   if (classes !== meta.classes.length) {
@@ -412,6 +428,34 @@ export async function loadClassifier(dir: string, expect: LoadExpectations = {})
  * @throws {RocksError} When `rocks.json` cannot be read or parsed.
  */
 export async function readModelId(modelDir: string): Promise<string | undefined> {
+  const sum = (await readModelJson(modelDir))?.files?.["weights.bin"];
+  return typeof sum === "string" ? sum : undefined;
+}
+
+/**
+ * The precision a model's embeddings were made at, from its `rocks.json`
+ * (`fp32` for models from before int8), so that predicting can run the same.
+ *
+ * Requires --allow-read.
+ * @param modelDir The model folder.
+ * @returns `fp32` or `int8`.
+ * @throws {RocksError} When `rocks.json` cannot be read, parsed, or names another precision.
+ */
+export async function readModelPrecision(modelDir: string): Promise<Precision> {
+  const precision = (await readModelJson(modelDir))?.trunk?.precision ?? "fp32";
+  if (!(PRECISIONS as readonly unknown[]).includes(precision)) {
+    throw new RocksError(
+      "model",
+      `${modelDir}/rocks.json names an unknown precision ${String(precision)}`,
+      modelDir,
+    );
+  }
+  return precision;
+}
+
+/** `rocks.json` parsed, unchecked. */
+// deno-lint-ignore no-explicit-any
+async function readModelJson(modelDir: string): Promise<any> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${modelDir}/rocks.json`);
@@ -422,8 +466,7 @@ export async function readModelId(modelDir: string): Promise<string | undefined>
     throw e;
   }
   try {
-    const sum = JSON.parse(text)?.files?.["weights.bin"];
-    return typeof sum === "string" ? sum : undefined;
+    return JSON.parse(text);
   } catch {
     throw new RocksError("model", `${modelDir}/rocks.json is not valid JSON: the file is damaged`, modelDir);
   }

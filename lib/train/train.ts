@@ -282,7 +282,12 @@ export async function trainClassifier(
     const meta: ClassifierMeta = {
       formatVersion: FORMAT_VERSION,
       classes: dataset.classes,
-      trunk: { id: embedder.trunk.id, sha256: embedder.trunk.sha256, embeddingSize: config.inputSize },
+      trunk: {
+        id: embedder.trunk.id,
+        sha256: embedder.trunk.sha256,
+        embeddingSize: config.inputSize,
+        precision: embedder.trunk.precision ?? "fp32",
+      },
       preprocessing: preprocessingFacts(o.viewSize, o.l2normalize),
       head: config,
       training: trainingFacts(o, dataset, pool.length, test.length, (performance.now() - started) / 1000),

@@ -13,10 +13,14 @@
  */
 import { releaseArrays } from "./release.ts";
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-import { CIN_STEP, convModuleBytes, hasRelaxedSimd, PANEL, ROWS } from "./conv_wasm.ts";
+import { CIN_STEP, convModuleBytes, hasRelaxedSimd, I8_CIN_STEP, PANEL, ROWS } from "./conv_wasm.ts";
 
 /** Name the kernel is registered under (backend `wasm` only). */
 export const FAST_CONV = "RocksConv2D";
+/** The int8 convolution's kernel name (backend `wasm`, relaxed SIMD only). */
+export const FAST_CONV_I8 = "RocksConv2DInt8";
+/** The float32 → 7-bit activation kernel's name. */
+export const QUANTIZE = "RocksQuantize";
 
 /** Bytes of input rows a cache block aims for (tuned on a 2 MB-L2 Xeon). */
 const BLOCK_BYTES = 256 * 1024;
@@ -29,7 +33,7 @@ interface WasmBackendLike {
     _free(ptr: number): void;
   };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: "float32" | "int32"): tf.TensorInfo;
 }
 
 type WasmFn = (...args: number[]) => void;
@@ -38,6 +42,10 @@ interface Kernels {
   conv: WasmFn;
   winogradIn: WasmFn;
   winogradOut: WasmFn;
+  /** Only in the relaxed-SIMD build. */
+  convI8?: WasmFn;
+  /** Only in the relaxed-SIMD build. */
+  quantize?: WasmFn;
 }
 const instances = new WeakMap<WebAssembly.Memory, Map<boolean, Kernels>>();
 let relaxed: boolean | undefined;
@@ -205,11 +213,15 @@ interface ConvCall {
   stride: number;
   pad: number;
   relu: boolean;
+  /** Bytes per input pixel: `cin · 4` (float32) or `cin` (int8). */
+  rowBytes: number;
+  /** The int8 GEMM's per-channel scales (0: the float32 GEMM). */
+  scale: number;
 }
 
 /** Byte offset of input pixel (img, iy, ix)'s channel row, or `zero` (the padding row) outside the image. */
 function inputRow(c: ConvCall, zero: number, img: number, iy: number, ix: number): number {
-  return iy < 0 || iy >= c.h || ix < 0 || ix >= c.w ? zero : c.x + ((img * c.h + iy) * c.w + ix) * c.cin * 4;
+  return iy < 0 || iy >= c.h || ix < 0 || ix >= c.w ? zero : c.x + ((img * c.h + iy) * c.w + ix) * c.rowBytes;
 }
 
 /** The implicit GEMM straight on the input: one row pointer per (output pixel, tap). */
@@ -218,10 +230,10 @@ function directConv(c: ConvCall): void {
   const pixels = n * oh * ow;
   const taps = k * k;
   const groups = Math.ceil(pixels / ROWS);
-  const rowBytes = cin * 4;
+  const rowBytes = c.rowBytes;
   withScratch(c.be, [rowBytes, groups * taps * ROWS * 4], ([zero, table]) => {
     const memory = c.be.wasm.asm.memory;
-    new Float32Array(memory.buffer, zero!, cin).fill(0);
+    new Uint8Array(memory.buffer, zero!, rowBytes).fill(0);
     const rows = new Int32Array(memory.buffer, table!, groups * taps * ROWS);
     for (let g = 0; g < groups; g++) {
       for (let r = 0; r < ROWS; r++) {
@@ -240,19 +252,9 @@ function directConv(c: ConvCall): void {
       }
     }
     const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * taps * rowBytes)));
-    c.fns.conv(
-      c.filter,
-      c.bias,
-      c.out,
-      c.residual,
-      table!,
-      pixels,
-      cin,
-      cout,
-      taps,
-      c.relu ? 1 : 0,
-      blockGroups,
-    );
+    const rest = [c.bias, c.out, c.residual, table!, pixels, cin, cout, taps, c.relu ? 1 : 0, blockGroups];
+    if (c.scale) c.fns.convI8!(c.filter, c.scale, ...rest);
+    else c.fns.conv(c.filter, ...rest);
   });
 }
 
@@ -358,19 +360,177 @@ function fastConvKernel(
     stride,
     pad,
     relu,
+    rowBytes: cin * 4,
+    scale: 0,
   };
   if (winograd) winogradConv(call);
   else directConv(call);
   return out;
 }
 
+/**
+ * The int8 convolution: x is `[N, H, W, cin/4]` int32 words, each holding 4
+ * channels' 7-bit values (from {@linkcode quantizeActivations}); the filter is
+ * {@linkcode packFilterInt8}'s bytes; out is float32.
+ */
+function fastConvI8Kernel(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const be = backend as WasmBackendLike;
+  const { x, filter, scale, bias, residual } = inputs as Record<string, tf.TensorInfo>;
+  const { kernelSize: k, stride, pad, outChannels: cout, relu } = attrs as unknown as FastConvAttrs;
+  const [n, h, w, words] = x!.shape as [number, number, number, number];
+  const cin = words * 4;
+  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
+  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+  const out = be.makeOutput([n, oh, ow, cout], "float32");
+  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
+  directConv({
+    be,
+    fns: kernelsFor(be.wasm.asm.memory, true),
+    x: offset(x!),
+    filter: offset(filter!),
+    bias: offset(bias!),
+    out: offset(out),
+    residual: residual ? offset(residual) : 0,
+    n,
+    h,
+    w,
+    cin,
+    oh,
+    ow,
+    cout,
+    k,
+    stride,
+    pad,
+    relu,
+    rowBytes: cin,
+    scale: offset(scale!),
+  });
+  return out;
+}
+
+/** float32 `[N, H, W, C]` → int32 `[N, H, W, C/4]` of packed 7-bit values, by per-channel 1/scale. */
+function quantizeKernel(
+  { inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown },
+): tf.TensorInfo {
+  const be = backend as WasmBackendLike;
+  const { x, inv } = inputs as Record<string, tf.TensorInfo>;
+  const [n, h, w, c] = x!.shape as [number, number, number, number];
+  const out = be.makeOutput([n, h, w, c / 4], "int32");
+  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
+  kernelsFor(be.wasm.asm.memory, true).quantize!(offset(x!), offset(out), n * h * w, c, offset(inv!));
+  return out;
+}
+
 let registered = false;
 
-/** Registers `RocksConv2D` for the `wasm` backend (once). */
+/** Registers `RocksConv2D` (and, where relaxed SIMD runs, the int8 kernels) for the `wasm` backend (once). */
 export function registerFastConv(): void {
   if (registered) return;
   tf.registerKernel({ kernelName: FAST_CONV, backendName: "wasm", kernelFunc: fastConvKernel });
+  if (fastConvUsesFma()) {
+    tf.registerKernel({ kernelName: FAST_CONV_I8, backendName: "wasm", kernelFunc: fastConvI8Kernel });
+    tf.registerKernel({ kernelName: QUANTIZE, backendName: "wasm", kernelFunc: quantizeKernel });
+  }
   registered = true;
+}
+
+/** Whether a convolution fits the int8 kernel (its `cin` a multiple of 16, `cout` of 8). */
+export function int8ConvFits(cin: number, cout: number): boolean {
+  return cin % I8_CIN_STEP === 0 && cout % PANEL === 0;
+}
+
+/** A filter quantized for {@linkcode fastConv2dInt8}. */
+export interface Int8Filter {
+  /** `[cout/8][taps][cin/4][8][4]` int8 values, 4 to an int32 word. */
+  words: Int32Array;
+  /** `[cout]`: what one unit of Σ weight · activation is worth in float32. */
+  scale: Float32Array;
+}
+
+/**
+ * Quantizes a `[k, k, cin, cout]` filter for activations quantized with
+ * `actScale` (one per input channel): each input channel's weights are first
+ * multiplied by its activation scale, then each output channel gets the
+ * symmetric 8-bit scale of its largest weight (per-channel, round to nearest).
+ * @param filter HWIO values (batch-norm folded).
+ * @param shape `[k, k, cin, cout]`.
+ * @param actScale `[cin]`: what one step of an input channel's 7-bit value is worth.
+ * @returns The packed words and per-output-channel scales.
+ */
+export function packFilterInt8(
+  filter: Float32Array,
+  shape: readonly [number, number, number, number],
+  actScale: Float32Array,
+): Int8Filter {
+  const [kh, kw, cin, cout] = shape;
+  const taps = kh * kw;
+  const maxAbs = new Float64Array(cout);
+  for (let i = 0; i < filter.length; i++) {
+    const o = i % cout, c = Math.floor(i / cout) % cin;
+    const v = Math.abs(filter[i]! * actScale[c]!);
+    if (v > maxAbs[o]!) maxAbs[o] = v;
+  }
+  const scale = new Float32Array(cout);
+  for (let o = 0; o < cout; o++) scale[o] = maxAbs[o]! > 0 ? maxAbs[o]! / 127 : 1;
+  const bytes = new Int8Array(filter.length);
+  let i = 0;
+  for (let p = 0; p < cout / PANEL; p++) {
+    for (let t = 0; t < taps; t++) {
+      for (let c4 = 0; c4 < cin; c4 += 4) {
+        for (let j = 0; j < PANEL; j++) {
+          const o = p * PANEL + j;
+          for (let u = 0; u < 4; u++) {
+            const c = c4 + u;
+            const v = filter[(t * cin + c) * cout + o]! * actScale[c]! / scale[o]!;
+            bytes[i++] = Math.max(-127, Math.min(127, Math.round(v)));
+          }
+        }
+      }
+    }
+  }
+  return { words: new Int32Array(bytes.buffer), scale };
+}
+
+/** Inputs of {@linkcode fastConv2dInt8}. */
+export interface FastConvInt8Inputs extends Omit<FastConvAttrs, "fma" | "winograd"> {
+  /** `[N, H, W, cin/4]` from {@linkcode quantizeActivations}. */
+  x: tf.Tensor4D;
+  /** {@linkcode Int8Filter.words}. */
+  filter: tf.Tensor1D;
+  /** {@linkcode Int8Filter.scale}. */
+  scale: tf.Tensor1D;
+  /** `[cout]`. */
+  bias: tf.Tensor1D;
+  /** `[N, OH, OW, cout]` float32, added before the ReLU. */
+  residual?: tf.Tensor4D;
+}
+
+/**
+ * The int8 convolution (the `wasm` backend active, relaxed SIMD present,
+ * {@linkcode registerFastConv} called).
+ * @param inputs Tensors and attributes.
+ * @returns `[N, OH, OW, cout]` float32.
+ */
+export function fastConv2dInt8(inputs: FastConvInt8Inputs): tf.Tensor4D {
+  const { x, filter, scale, bias, residual, ...attrs } = inputs;
+  return tf.engine().runKernel(
+    FAST_CONV_I8,
+    residual ? { x, filter, scale, bias, residual } : { x, filter, scale, bias },
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
+
+/**
+ * float32 activations → 7-bit values, 4 channels to an int32 word:
+ * q = clamp(round(x / scale[c]), 0, 127).
+ * @param x `[N, H, W, C]`, C a multiple of 16.
+ * @param inverseScale `[C]`: 1 / each channel's scale.
+ * @returns `[N, H, W, C/4]` int32.
+ */
+export function quantizeActivations(x: tf.Tensor4D, inverseScale: tf.Tensor1D): tf.Tensor4D {
+  return tf.engine().runKernel(QUANTIZE, { x, inv: inverseScale }) as tf.Tensor4D;
 }
 
 /** Inputs of {@linkcode fastConv2d}. */

@@ -79,6 +79,43 @@ export const WINOGRAD_OUT_PARAMS = [
   "relu",
 ] as const;
 
+/**
+ * Parameters of `convI8`: the same implicit GEMM on 7-bit activations and
+ * 8-bit weights (`i32x4.relaxed_dot_i8x16_i7x16_add_s`, 16 multiply-adds per
+ * instruction), then out = act(scale[o] · Σ + bias[o] (+ residual)) in float32.
+ * Weights are packed `[cout/8][taps][cin/4][8][4]` (int8), input rows are
+ * `cin` bytes (0…127) made by `quantize`.
+ */
+export const CONV_I8_PARAMS = [
+  "filter", // packed int8 weights
+  "scale", // [cout] float32: weight scale · activation scale
+  "bias", // [cout]
+  "out", // [pixels, cout] float32
+  "residual", // [pixels, cout], or 0 for none
+  "table", // [⌈pixels/ROWS⌉, taps, ROWS] input row pointers (byte rows)
+  "pixels",
+  "cin", // a multiple of I8_CIN_STEP
+  "cout",
+  "taps",
+  "relu",
+  "blockGroups",
+] as const;
+
+/** Input channels `convI8` consumes per unrolled step: `cin` must be a multiple of this. */
+export const I8_CIN_STEP = 16;
+
+/**
+ * Parameters of `quantize`: q = min(127, max(0, round(x · inv[c]))) for
+ * every value of a `[pixels, cin]` float32 tensor, one byte each.
+ */
+export const QUANTIZE_PARAMS = [
+  "src", // [pixels, cin] float32
+  "dst", // [pixels, cin] bytes
+  "pixels",
+  "cin", // a multiple of 16
+  "inv", // [cin] float32: 1 / the channel's activation scale
+] as const;
+
 // Opcodes used below (WebAssembly core + SIMD + relaxed SIMD).
 const OP = {
   block: 0x02,
@@ -109,7 +146,14 @@ const SIMD = {
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Pmax: 0xeb,
+  f32x4Min: 0xe8,
+  f32x4Nearest: 0x6a,
+  i32x4TruncSatF32x4S: 0xf8,
+  f32x4ConvertI32x4S: 0xfa,
+  i16x8NarrowI32x4S: 0x85,
+  i8x16NarrowI16x8U: 0x66,
   f32x4RelaxedMadd: 0x105,
+  i32x4RelaxedDotI8x16I7x16AddS: 0x113,
 } as const;
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -209,10 +253,18 @@ export interface ConvModuleOptions {
  * @returns The module's bytes.
  */
 export function convModuleBytes(options: ConvModuleOptions = {}): Uint8Array {
+  const fma = options.fma ?? true;
   return assemble([
-    { name: "conv", params: CONV_PARAMS.length, body: convBody(options.fma ?? true) },
+    { name: "conv", params: CONV_PARAMS.length, body: convBody(fma) },
     { name: "winogradIn", params: WINOGRAD_IN_PARAMS.length, body: winogradInBody() },
     { name: "winogradOut", params: WINOGRAD_OUT_PARAMS.length, body: winogradOutBody() },
+    // The int8 functions need relaxed SIMD's dot product: only in the relaxed build.
+    ...(fma
+      ? [
+        { name: "convI8", params: CONV_I8_PARAMS.length, body: convI8Body() },
+        { name: "quantize", params: QUANTIZE_PARAMS.length, body: quantizeBody() },
+      ]
+      : []),
   ]);
 }
 
@@ -319,6 +371,147 @@ function convBody(fma: boolean): Body {
     f.get(blockEnd).set(block);
   }, () => f.get(block).get(groups).op(OP.i32LtU));
 
+  return f;
+}
+
+/**
+ * `convI8`: `conv`'s loops over int8 data. A step takes 4 input channels of a
+ * pixel (one i32, splatted) against a panel's 8 × 4 weights (two v128), so a
+ * tile's 12 dot instructions do 192 multiply-adds; 4 steps are unrolled.
+ */
+function convI8Body(): Body {
+  const P = indices(CONV_I8_PARAMS);
+  const f = new Body(CONV_I8_PARAMS.length);
+  const panel = f.local(I32),
+    group = f.local(I32),
+    tap = f.local(I32),
+    w = f.local(I32),
+    wEnd = f.local(I32),
+    rowPtrs = f.local(I32),
+    q = f.local(I32),
+    block = f.local(I32),
+    groups = f.local(I32),
+    o = f.local(I32),
+    panels = f.local(I32),
+    blockEnd = f.local(I32),
+    wPanel = f.local(I32);
+  const src = Array.from({ length: ROWS }, () => f.local(I32));
+  const acc = Array.from({ length: ROWS * 2 }, () => f.local(V128));
+  const b0 = f.local(V128),
+    b1 = f.local(V128),
+    a = f.local(V128),
+    bias0 = f.local(V128),
+    bias1 = f.local(V128),
+    scale0 = f.local(V128),
+    scale1 = f.local(V128),
+    t = f.local(V128);
+  const steps = I8_CIN_STEP / 4;
+
+  f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels);
+  f.get(P.pixels).i32(ROWS - 1).op(OP.i32Add).i32(ROWS).op(OP.i32DivU).set(groups);
+  f.i32(0).set(block);
+  f.doWhile(() => {
+    f.get(block).get(P.blockGroups).op(OP.i32Add).set(blockEnd);
+    f.when(() => f.get(blockEnd).get(groups).op(OP.i32GtU), () => f.get(groups).set(blockEnd));
+    f.i32(0).set(panel);
+    f.doWhile(() => {
+      f.get(panel).i32(5).op(OP.i32Shl).set(o); // panel · 32 bytes of [cout] floats
+      f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(bias0);
+      f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(bias1);
+      f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(scale0);
+      f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(scale1);
+      // wPanel = filter + panel · taps · cin · 8 (bytes)
+      f.get(P.filter).get(panel).get(P.taps).op(OP.i32Mul).get(P.cin).op(OP.i32Mul).i32(3).op(OP.i32Shl)
+        .op(OP.i32Add).set(wPanel);
+      f.get(block).set(group);
+      f.doWhile(() => {
+        for (const x of acc) f.simd(SIMD.const, ...new Array(16).fill(0)).set(x);
+        f.get(wPanel).set(w);
+        f.get(P.table).get(group).get(P.taps).op(OP.i32Mul).i32(ROWS * 4).op(OP.i32Mul).op(OP.i32Add).set(
+          rowPtrs,
+        );
+        f.i32(0).set(tap);
+        f.doWhile(() => {
+          for (let r = 0; r < ROWS; r++) f.get(rowPtrs).op(OP.i32Load, 2, ...uleb(r * 4)).set(src[r]!);
+          f.get(w).get(P.cin).i32(3).op(OP.i32Shl).op(OP.i32Add).set(wEnd); // w + cin · 8
+          f.doWhile(() => {
+            for (let u = 0; u < steps; u++) {
+              f.get(w).mem(SIMD.load, u * 32).set(b0);
+              f.get(w).mem(SIMD.load, u * 32 + 16).set(b1);
+              for (let r = 0; r < ROWS; r++) {
+                f.get(src[r]!).mem(SIMD.load32Splat, u * 4).set(a);
+                for (const [h, b] of [[0, b0], [1, b1]] as const) {
+                  const x = acc[2 * r + h]!;
+                  // acc += Σ of 4 products per lane: weights (signed) · activations (7-bit)
+                  f.get(b).get(a).get(x).simd(SIMD.i32x4RelaxedDotI8x16I7x16AddS).set(x);
+                }
+              }
+            }
+            for (let r = 0; r < ROWS; r++) f.get(src[r]!).i32(I8_CIN_STEP).op(OP.i32Add).set(src[r]!);
+          }, () => f.get(w).i32(steps * 32).op(OP.i32Add).tee(w).get(wEnd).op(OP.i32LtU));
+          f.get(rowPtrs).i32(ROWS * 4).op(OP.i32Add).set(rowPtrs);
+        }, () => f.stepLess(tap, 1, P.taps));
+        for (let r = 0; r < ROWS; r++) {
+          f.when(
+            () =>
+              f.get(group).i32(ROWS).op(OP.i32Mul).i32(r).op(OP.i32Add).tee(q).get(P.pixels).op(OP.i32LtU),
+            () => {
+              f.get(q).get(P.cout).op(OP.i32Mul).get(panel).i32(3).op(OP.i32Shl).op(OP.i32Add).i32(2).op(
+                OP.i32Shl,
+              )
+                .set(o);
+              for (const [h, sc, bi] of [[0, scale0, bias0], [1, scale1, bias1]] as const) {
+                // t = float(acc) · scale + bias
+                f.get(acc[2 * r + h]!).simd(SIMD.f32x4ConvertI32x4S).get(sc).simd(SIMD.f32x4Mul).get(bi)
+                  .simd(SIMD.f32x4Add).set(t);
+                f.when(() => f.get(P.residual), () => {
+                  f.get(t).get(P.residual).get(o).op(OP.i32Add).mem(SIMD.load, h * 16).simd(SIMD.f32x4Add)
+                    .set(t);
+                });
+                f.when(() => f.get(P.relu), () => {
+                  relu(f, t);
+                });
+                f.get(P.out).get(o).op(OP.i32Add).get(t).mem(SIMD.store, h * 16);
+              }
+            },
+          );
+        }
+      }, () => f.stepLess(group, 1, blockEnd));
+    }, () => f.stepLess(panel, 1, panels));
+    f.get(blockEnd).set(block);
+  }, () => f.get(block).get(groups).op(OP.i32LtU));
+  return f;
+}
+
+/** `quantize`: 16 channels at a time, float32 → scaled, rounded, clamped to 0…127 → bytes. */
+function quantizeBody(): Body {
+  const P = indices(QUANTIZE_PARAMS);
+  const f = new Body(QUANTIZE_PARAMS.length);
+  const p = f.local(I32), c = f.local(I32), x = Array.from({ length: 4 }, () => f.local(V128));
+  const max = f.local(V128);
+  f.simd(SIMD.const, ...new Uint8Array(new Float32Array([127, 127, 127, 127]).buffer)).set(max);
+  f.when(() => f.get(P.pixels), () => {
+    f.i32(0).set(p);
+    f.doWhile(() => {
+      f.i32(0).set(c);
+      f.doWhile(() => {
+        for (let k = 0; k < 4; k++) {
+          // x = min(127, round(src[c + 4k] · inv[c + 4k]))
+          f.get(P.src).get(c).i32(2).op(OP.i32Shl).op(OP.i32Add).mem(SIMD.load, k * 16);
+          f.get(P.inv).get(c).i32(2).op(OP.i32Shl).op(OP.i32Add).mem(SIMD.load, k * 16);
+          f.simd(SIMD.f32x4Mul).simd(SIMD.f32x4Nearest).get(max).simd(SIMD.f32x4Min)
+            .simd(SIMD.i32x4TruncSatF32x4S).set(x[k]!);
+        }
+        // Narrow 4 × i32x4 → 16 bytes (negatives saturate to 0).
+        f.get(P.dst).get(c).op(OP.i32Add);
+        f.get(x[0]!).get(x[1]!).simd(SIMD.i16x8NarrowI32x4S);
+        f.get(x[2]!).get(x[3]!).simd(SIMD.i16x8NarrowI32x4S);
+        f.simd(SIMD.i8x16NarrowI16x8U).mem(SIMD.store, 0);
+      }, () => f.stepLess(c, 16, P.cin));
+      f.get(P.src).get(P.cin).i32(2).op(OP.i32Shl).op(OP.i32Add).set(P.src);
+      f.get(P.dst).get(P.cin).op(OP.i32Add).set(P.dst);
+    }, () => f.stepLess(p, 1, P.pixels));
+  });
   return f;
 }
 

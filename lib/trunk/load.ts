@@ -4,6 +4,8 @@
  * @module
  */
 import { type BackendInfo, type BackendName, initBackend } from "./backend.ts";
+import { fastConvEnabled, fastConvUsesFma } from "./conv_kernel.ts";
+import { choosePrecision, int8ActivationRanges, type Precision, type PrecisionChoice } from "./precision.ts";
 import { buildTrunk, type Trunk } from "./resnet50.ts";
 import { releaseArrays } from "./release.ts";
 import { loadResnetWeights } from "./weights.ts";
@@ -14,12 +16,26 @@ export interface LoadTrunkOptions {
   backend?: BackendName;
   /** The weights folder (or its URL). @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
+  /** `int8` runs where it can (see `choosePrecision`), else float32. @default "fp32" */
+  precision?: Precision;
 }
 
 /** A trunk ready to embed photos, with the backend it runs on. */
 export interface LoadedTrunk extends Trunk {
   /** The backend chosen, and why. */
   readonly backend: BackendInfo;
+  /** The precision that runs, and why. */
+  readonly precisionChoice: PrecisionChoice;
+}
+
+/**
+ * The precision a trunk asked for `precision` would run at on `backend` here.
+ * @param precision What is asked.
+ * @param backend The backend that runs the trunk.
+ * @returns What runs and why.
+ */
+export function precisionHere(precision: Precision, backend: string): PrecisionChoice {
+  return choosePrecision(precision, backend, backend === "wasm" && fastConvEnabled() && fastConvUsesFma());
 }
 
 /**
@@ -27,7 +43,7 @@ export interface LoadedTrunk extends Trunk {
  * tensor count, every shape), builds the trunk and warms it up.
  *
  * Requires --allow-read (weights) and --allow-env (tfjs reads a few flags).
- * @param options Backend and weights location.
+ * @param options Backend, weights location, precision.
  * @returns The trunk; `dispose()` it when done.
  * @example
  * ```ts
@@ -42,9 +58,15 @@ export interface LoadedTrunk extends Trunk {
  */
 export async function loadTrunk(options: LoadTrunkOptions = {}): Promise<LoadedTrunk> {
   const backend = await initBackend(options.backend ?? "auto");
+  const precisionChoice = precisionHere(options.precision ?? "fp32", backend.name);
   const weights = await loadResnetWeights(options.weightsDir);
-  const trunk = buildTrunk(weights);
+  const ranges = precisionChoice.precision === "int8" ? int8ActivationRanges() : undefined;
+  const trunk = buildTrunk(weights, {
+    precision: precisionChoice.precision,
+    ...(ranges ? { activationRanges: ranges } : {}),
+  });
   // The wasm backend holds its own copies: the weights read here can go now, not at the next collection.
   if (backend.name === "wasm") releaseArrays(...[...weights.tensors.values()].map((t) => t.data));
-  return Object.assign(trunk, { backend });
+  if (ranges) releaseArrays(...ranges.values());
+  return Object.assign(trunk, { backend, precisionChoice });
 }

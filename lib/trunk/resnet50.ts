@@ -12,16 +12,22 @@
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import {
   fastConv2d,
+  fastConv2dInt8,
   fastConvEnabled,
   fastConvFits,
+  fastConvUsesFma,
+  int8ConvFits,
   packFilter,
+  packFilterInt8,
   packWinogradFilter,
+  quantizeActivations,
   registerFastConv,
 } from "./conv_kernel.ts";
 import { RocksError } from "../util/errors.ts";
 import { releaseArrays } from "./release.ts";
 import { EMBEDDING_SIZE } from "./facts.ts";
 import type { ResnetWeights } from "./weights.ts";
+import type { ActivationRanges, Precision } from "./precision.ts";
 
 /** Batch-norm epsilon of every BN layer in the Keras model. */
 export const BN_EPSILON = 1e-3;
@@ -45,12 +51,34 @@ interface Conv {
   pad: "valid" | "same";
   /** The filter is packed and runs through `fastConv2d`. */
   fast: boolean;
+  /** Set when the filter is int8 (`packFilterInt8`) and runs through `fastConv2dInt8`. */
+  int8?: { scale: tf.Tensor1D; inverseActivationScale: tf.Tensor1D };
+}
+
+/** Options for {@linkcode buildTrunk}. */
+export interface BuildTrunkOptions {
+  /** `int8` needs the wasm backend with relaxed SIMD and `activationRanges`. @default "fp32" */
+  precision?: Precision;
+  /** What each quantized tensor's channels reach on real photos (`int8` only). */
+  activationRanges?: ActivationRanges;
+  /**
+   * Called, on the float32 path, with each tensor the int8 path would
+   * quantize (inside the forward pass's tidy: read it, do not keep it). For calibration.
+   */
+  observe?: (name: string, x: tf.Tensor4D) => void;
+}
+
+/** The convolution whose activation range applies to `name`'s input (`branch1` shares `branch2a`'s). */
+export function activationKey(name: string): string {
+  return name.replace(/_branch1$/, "_branch2a");
 }
 
 /** The frozen ResNet50. The caller owns tensors returned by its methods. */
 export interface Trunk {
   /** Which weights this trunk holds (see {@linkcode ResnetWeights.trunkId}). */
   readonly id: string;
+  /** How it multiplies (see {@linkcode Precision}). */
+  readonly precision: Precision;
   /** sha256 over the weight files' checksums. */
   readonly sha256: string;
   /** The 1000 ImageNet class names. */
@@ -129,8 +157,9 @@ function expectShape(
  * @param weights From `loadResnetWeights()`.
  * @returns The trunk; call `dispose()` when done.
  */
-export function buildTrunk(weights: ResnetWeights): Trunk {
+export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = {}): Trunk {
   const specs = convSpecs();
+  const precision = options.precision ?? "fp32";
   // 1. Check every name and shape first: nothing is allocated for a bad file.
   const raw = specs.map((s) => ({
     spec: s,
@@ -157,6 +186,15 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
   // 2. Fold batch-norm into the convolutions.
   const useFast = tf.getBackend() === "wasm" && fastConvEnabled();
   if (useFast) registerFastConv();
+  if (precision === "int8") {
+    if (!useFast || !fastConvUsesFma()) {
+      throw new RocksError(
+        "usage",
+        "The int8 trunk runs on the wasm backend with relaxed SIMD and rocks' kernel only",
+      );
+    }
+    if (!options.activationRanges) throw new RocksError("usage", "The int8 trunk needs activation ranges");
+  }
   const convs = new Map<string, Conv>();
   for (const r of raw) {
     const { k, cin, cout, stride, name } = r.spec;
@@ -172,6 +210,34 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       filter[i] = r.kernel[i]! * scale[i % cout]!;
     }
     const fast = useFast && fastConvFits(cin, cout);
+    const range = precision === "int8" && name !== "conv1" && int8ConvFits(cin, cout)
+      ? options.activationRanges!.get(activationKey(name))
+      : undefined;
+    if (range) {
+      if (range.length !== cin) {
+        throw new RocksError(
+          "model",
+          `Activation range for ${name} has ${range.length} channels, expected ${cin}`,
+        );
+      }
+      const actScale = activationScales(range);
+      const q = packFilterInt8(filter, [k, k, cin, cout], actScale);
+      convs.set(name, {
+        filter: tf.tensor1d(q.words, "int32"),
+        bias: tf.tensor1d(bias),
+        k,
+        cout,
+        stride,
+        pad: k === 3 ? "same" : "valid",
+        fast: true,
+        int8: {
+          scale: tf.tensor1d(q.scale),
+          inverseActivationScale: tf.tensor1d(actScale.map((v) => 1 / v)),
+        },
+      });
+      releaseArrays(filter, bias, q.words, q.scale, actScale);
+      continue;
+    }
     const packed = !fast
       ? undefined
       : k === 3
@@ -192,9 +258,32 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
   const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
   const fcB = tf.tensor1d(fcBias);
 
-  /** One convolution (+ bias, + `residual`, then ReLU when `relu`). */
-  const conv = (x: tf.Tensor4D, name: string, relu: boolean, residual?: tf.Tensor4D): tf.Tensor4D => {
+  /**
+   * One convolution (+ bias, + `residual`, then ReLU when `relu`). On the int8 path `xq` is `x` already
+   * quantized (a block's input, read by two convolutions), else it is quantized here.
+   */
+  const conv = (
+    x: tf.Tensor4D,
+    name: string,
+    relu: boolean,
+    residual?: tf.Tensor4D,
+    xq?: tf.Tensor4D,
+  ): tf.Tensor4D => {
     const c = convs.get(name)!;
+    if (c.int8) {
+      return fastConv2dInt8({
+        x: xq ?? quantizeActivations(x, c.int8.inverseActivationScale),
+        filter: c.filter as tf.Tensor1D,
+        scale: c.int8.scale,
+        bias: c.bias,
+        kernelSize: c.k,
+        stride: c.stride,
+        pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
+        outChannels: c.cout,
+        relu,
+        ...(residual ? { residual } : {}),
+      });
+    }
     if (c.fast) {
       return fastConv2d({
         x,
@@ -233,9 +322,14 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       for (const { stage, blocks } of STAGES) {
         for (let b = 0; b < blocks; b++) {
           const block = `${stage}${"abcdef"[b]}`;
-          let y = conv(x, `res${block}_branch2a`, true);
+          const first = convs.get(`res${block}_branch2a`)!;
+          options.observe?.(`res${block}_branch2a`, x);
+          const xq = first.int8 ? quantizeActivations(x, first.int8.inverseActivationScale) : undefined;
+          let y = conv(x, `res${block}_branch2a`, true, undefined, xq);
+          options.observe?.(`res${block}_branch2b`, y);
           y = conv(y, `res${block}_branch2b`, true);
-          const shortcut = b === 0 ? conv(x, `res${block}_branch1`, false) : x;
+          options.observe?.(`res${block}_branch2c`, y);
+          const shortcut = b === 0 ? conv(x, `res${block}_branch1`, false, undefined, xq) : x;
           x = conv(y, `res${block}_branch2c`, true, shortcut); // relu(conv(y) + shortcut)
         }
       }
@@ -245,6 +339,7 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
 
   const trunk: Trunk = {
     id: weights.trunkId,
+    precision,
     sha256: weights.sha256,
     labels: weights.labels,
     embed(x) {
@@ -265,6 +360,8 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
       for (const c of convs.values()) {
         c.filter.dispose();
         c.bias.dispose();
+        c.int8?.scale.dispose();
+        c.int8?.inverseActivationScale.dispose();
       }
       fcW.dispose();
       fcB.dispose();
@@ -276,4 +373,17 @@ export function buildTrunk(weights: ResnetWeights): Trunk {
     trunk.embed(tf.zeros([1, 224, 224, 3]));
   });
   return trunk;
+}
+
+/**
+ * Each channel's activation scale (what one step of its 7-bit value is worth)
+ * from its range: range / 127; a channel that never fired gets the tensor's
+ * largest scale (its values are all 0 anyway, and 1/scale stays finite).
+ */
+function activationScales(range: Float32Array): Float32Array {
+  let top = 0;
+  for (const v of range) top = Math.max(top, v);
+  const scale = new Float32Array(range.length);
+  for (let c = 0; c < range.length; c++) scale[c] = (range[c]! > 0 ? range[c]! : top || 1) / 127;
+  return scale;
 }

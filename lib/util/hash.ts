@@ -4,6 +4,7 @@
  * @module
  */
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { createHash } from "node:crypto";
 
 /**
  * sha256 of `bytes` as lowercase hex.
@@ -19,6 +20,21 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return toHex(new Uint8Array(digest));
+}
+
+/**
+ * sha256 of a string's UTF-8 bytes as lowercase hex, at once (for small
+ * identities that must be known without waiting, such as an embedding key).
+ * @param text What to hash.
+ * @returns 64 hex digits.
+ * @example
+ * ```ts
+ * import { sha256HexSync } from "./hash.ts";
+ * if (!sha256HexSync("").startsWith("e3b0c442")) throw new Error("sha256");
+ * ```
+ */
+export function sha256HexSync(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
