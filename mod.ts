@@ -34,6 +34,8 @@
  */
 // Embed: photos → 2048-d embeddings.
 export { type Embedder, openEmbedder, type OpenEmbedderOptions } from "./lib/embed/embedder.ts";
+// The trunk's arithmetic: float32 (the default) or int8 (`precision: "int8"` in `openEmbedder`).
+export { type Precision, type PrecisionChoice, PRECISIONS } from "./lib/trunk/precision.ts";
 // Data: what photos there are.
 export type { Dataset } from "./lib/data/sample.ts";
 export { scanDataset } from "./lib/data/scan.ts";
@@ -57,7 +59,12 @@ export { evaluate, type Evaluation } from "./lib/score/evaluate.ts";
 export { predict, type Prediction } from "./lib/score/predict.ts";
 // Model: a classifier, its folder, and the whole network as one ONNX file.
 export type { Classifier, ClassifierMeta } from "./lib/model/classifier.ts";
-export { loadClassifier, saveClassifier } from "./lib/model/model_file.ts";
+export {
+  loadClassifier,
+  type LoadExpectations,
+  readModelPrecision,
+  saveClassifier,
+} from "./lib/model/model_file.ts";
 export { exportOnnx, type OnnxExportOptions, type OnnxFile, writeOnnx } from "./lib/model/onnx.ts";
 // Report: a scored run as one HTML page.
 export { renderReport, type ReportInput, type ReportOptions, writeReport } from "./lib/report/report.ts";

@@ -256,6 +256,27 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       );
     }
 
+    // The same trunk on the int8 path (--precision int8), in one thread and in the default pool.
+    await trunkRow("trunk.int8.thread.b16", "trunk, this thread, batch 16, --precision int8", [
+      "--mode=thread",
+      "--batch=16",
+      `--images=${q ? 16 : 32}`,
+      "--precision=int8",
+    ]);
+    for (const batch of [1, 16]) {
+      await trunkRow(
+        `trunk.int8.pool.b${batch}`,
+        `trunk, pool of ${cores} workers, batch ${batch}, --precision int8`,
+        [
+          "--mode=pool",
+          `--workers=${cores}`,
+          `--batch=${batch}`,
+          `--images=${batch === 1 ? (q ? 8 : 24) : (q ? 32 : 64)}`,
+          "--precision=int8",
+        ],
+      );
+    }
+
     // 2. Head training step.
     log("head step");
     {
@@ -534,15 +555,16 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         inputs: string[],
         expect: number,
         extra: string[] = [],
+        modelDir = model,
       ) => {
-        if (!(await exists(`${model}/rocks.json`))) return skip(id, label, "s", "no model (train failed)");
+        if (!(await exists(`${modelDir}/rocks.json`))) return skip(id, label, "s", "no model (train failed)");
         const load = await loadAverage();
         const m = await measureProcess(DENO, [
           "run",
           ...CLI_PERMS,
           "cli.ts",
           "predict",
-          model,
+          modelDir,
           ...inputs,
           "--json",
           ...(extra.length ? extra : ["--cache", `${tmp}/cache-${id}`]),
@@ -588,6 +610,24 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         [
           "--no-cache",
         ],
+      );
+      // The same on the int8 path: a course-recipe head trained on int8 centre views (its model records int8,
+      // so predict runs int8 too).
+      const int8Model = `${tmp}/model-int8`;
+      await train(
+        "train.int8.centre",
+        "train, course head on centre views, --precision int8, cold cache",
+        `${tmp}/cache-int8`,
+        int8Model,
+        [...course, "--augment", "none", "--precision", "int8"],
+      );
+      await predict(
+        "predict.all.int8",
+        `predict all ${photos.length} photos, new process, no cache, an int8 model`,
+        [o.data],
+        photos.length,
+        ["--no-cache"],
+        int8Model,
       );
       {
         const id = "peer.torchtuned.folder";
@@ -740,6 +780,13 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         "train, default preset, cold cache",
         `${tmp}/cache-default`,
         `${tmp}/model-d`,
+      );
+      await train(
+        "train.default.cold.int8",
+        "train, default preset, cold cache, --precision int8",
+        `${tmp}/cache-default-int8`,
+        `${tmp}/model-d-int8`,
+        ["--precision", "int8"],
       );
 
       if (o.single) {
@@ -938,13 +985,53 @@ function speedRoundTwoTargets(rows: Row[], cores: number): Target[] {
     );
   }
   {
+    // The same three speed targets on the int8 path (--precision int8), which is not the default.
+    const best = [1, 16].map((b) => [b, v(`trunk.int8.pool.b${b}`)] as const).filter((p) => p[1] !== null);
+    const name = `--precision int8: trunk with the default pool ≥ 25 img/s (${cores} cores, 224 px)`;
+    if (best.length === 0) targets.push({ name, status: "SKIP", detail: "not measured" });
+    else {
+      const [batch, ips] = best.reduce((a, b) => (b[1]! > a[1]! ? b : a));
+      const peers = [
+        [`peer.ortnode.t${cores}.b${batch}`, "onnxruntime-node"],
+        [`peer.torchtuned.t${cores}.b${batch}`, "tuned PyTorch"],
+      ].map(([id, what]) => {
+        const p = v(id!);
+        return p === null ? `${what} not measured` : `${(ips! / p).toFixed(2)}× ${what}`;
+      });
+      targets.push({
+        name,
+        status: ips! >= 25 ? "PASS" : "FAIL",
+        detail: `${ips!.toFixed(2)} img/s at batch ${batch}; ${peers.join(", ")}`,
+      });
+    }
+    const e2e = v("predict.all.int8"), torch = v("peer.torchtuned.folder");
+    const e2eName = "--precision int8: every Learn photo classified as a new process: ≥ 2× tuned PyTorch";
+    targets.push(
+      e2e === null || torch === null ? { name: e2eName, status: "SKIP", detail: "not measured" } : {
+        name: e2eName,
+        status: torch / e2e >= 2 ? "PASS" : "FAIL",
+        detail: `${e2e.toFixed(1)} s vs ${torch.toFixed(1)} s: ${(torch / e2e).toFixed(2)}×`,
+      },
+    );
+    const cold = v("train.default.cold.int8");
+    const coldName = "--precision int8: cold train with the default preset ≤ 30 s";
+    targets.push(
+      cold === null
+        ? { name: coldName, status: "SKIP", detail: "not measured" }
+        : { name: coldName, status: cold <= 30 ? "PASS" : "FAIL", detail: `${cold.toFixed(1)} s` },
+    );
+  }
+  {
     const ids = [
       "train.cold",
       "train.warm",
       "train.default.cold",
+      "train.default.cold.int8",
+      "train.int8.centre",
       "predict.one",
       "predict.folder",
       "predict.all",
+      "predict.all.int8",
     ];
     const peaks = ids.map((id) => [id, row(id)?.rssMB ?? null] as const).filter((p) => p[1] !== null);
     const name = "peak RSS of every default-pool command ≤ 1.5 GB";

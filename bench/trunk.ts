@@ -22,6 +22,7 @@ import { loadView } from "../lib/image/load_view.ts";
 import { createPool } from "../lib/embed/pool.ts";
 import { toInputTensor } from "../lib/trunk/preprocess.ts";
 import { loadTrunk } from "../lib/trunk/load.ts";
+import { parsePrecision, type Precision } from "../lib/trunk/precision.ts";
 import { VIEW_SIZE } from "../lib/image/view.ts";
 import { listPhotos } from "./_views.ts";
 
@@ -43,6 +44,8 @@ export interface TrunkBenchOptions {
   views: string[];
   /** Pool size (pool mode). @default navigator.hardwareConcurrency */
   workers?: number;
+  /** The trunk's arithmetic. @default "fp32" */
+  precision?: Precision;
 }
 
 /** What {@linkcode benchTrunk} measured. */
@@ -65,6 +68,8 @@ export interface TrunkBenchResult {
   startSeconds: number;
   /** The tfjs backend and whether it runs SIMD. */
   backend: string;
+  /** The precision that ran. */
+  precision: Precision;
 }
 
 /**
@@ -79,7 +84,7 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
   if (views.length === 0) throw new Error("No views to embed: expected 224×224 PNG files");
   const t0 = performance.now();
   if (mode === "thread") {
-    const trunk = await loadTrunk({ backend: "wasm" });
+    const trunk = await loadTrunk({ backend: "wasm", precision: options.precision ?? "fp32" });
     const startSeconds = (performance.now() - t0) / 1000;
     const pixels: Uint8Array[] = [];
     for (let i = 0; i < batch; i++) pixels.push(await loadView(views[i % views.length]!, "centre"));
@@ -108,10 +113,16 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
       imagesPerSecond: calls * batch / seconds,
       startSeconds,
       backend: `${trunk.backend.name}${trunk.backend.simd ? " SIMD" : ""}`,
+      precision: trunk.precision,
     };
   }
   const workers = options.workers ?? navigator.hardwareConcurrency;
-  const pool = await createPool({ workers, backend: "wasm", batchSize: batch });
+  const pool = await createPool({
+    workers,
+    backend: "wasm",
+    batchSize: batch,
+    precision: options.precision ?? "fp32",
+  });
   try {
     const startSeconds = (performance.now() - t0) / 1000;
     const jobsOf = (n: number) =>
@@ -139,6 +150,7 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
       imagesPerSecond: images / seconds,
       startSeconds,
       backend: `${pool.backend.name}${pool.backend.simd ? " SIMD" : ""}`,
+      precision: pool.trunk.precision,
     };
   } finally {
     pool.close();
@@ -154,6 +166,7 @@ if (import.meta.main) {
       images: { type: "string" },
       views: { type: "string" },
       workers: { type: "string" },
+      precision: { type: "string" },
     },
     strict: true,
   });
@@ -166,6 +179,7 @@ if (import.meta.main) {
     images: Number(values.images ?? 8),
     views: await listPhotos(values.views ?? "."),
     ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
+    precision: parsePrecision(values.precision ?? "fp32"),
   });
   console.log(JSON.stringify(result));
 }

@@ -194,7 +194,9 @@ function quantizeInJs(x: Float32Array, inv: Float32Array): Uint8Array {
 Deno.test("quantizeActivations() packs round(x / scale), clamped to 0…127, four channels to an int32", () => {
   const before = tf.memory().numTensors;
   const [n, h, w, c] = [2, 3, 5, 32];
-  const values = tf.tidy(() => tf.randomUniform([n, h, w, c], -1, 6, "float32", 5).dataSync() as Float32Array);
+  const values = tf.tidy(() =>
+    tf.randomUniform([n, h, w, c], -1, 6, "float32", 5).dataSync() as Float32Array
+  );
   values[0] = 2.5; // exactly half a step at scale 1 (channel 0): rounds to even
   const scale = Float32Array.from({ length: c }, (_, i) => i === 0 ? 1 : 0.02 + i * 0.003);
   const inv = scale.map((s) => 1 / s);

@@ -57,7 +57,10 @@ Deno.test("the int8 trunk's embeddings of Learn photos stay within cosine 0.995 
   assertEquals(tf.memory().numTensors, before);
   assertEquals(cosines.length, picked.length);
   const worst = Math.min(...cosines);
-  assert(worst >= 0.995, `worst cosine ${worst.toFixed(4)} (all: ${cosines.map((c) => c.toFixed(4)).join(" ")})`);
+  assert(
+    worst >= 0.995,
+    `worst cosine ${worst.toFixed(4)} (all: ${cosines.map((c) => c.toFixed(4)).join(" ")})`,
+  );
   assert(worst < 0.99999, "int8 gave float32's embeddings exactly: it did not run");
 });
 

@@ -284,7 +284,7 @@ export function createHandler(options: CreateHandlerOptions): ServeHandler {
         testCount: t.testCount,
       },
       metrics: m.test ? { ...m.test, loss: m.testLoss } : null,
-      trunk: { id: m.trunk.id, sha256: m.trunk.sha256 },
+      trunk: { id: m.trunk.id, sha256: m.trunk.sha256, precision: m.trunk.precision ?? "fp32" },
       backend: embedder.backend.name,
       workers: embedder.workers,
       created: m.created,

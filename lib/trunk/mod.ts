@@ -38,6 +38,17 @@ export {
 } from "./weights.ts";
 export { decodeFloat16, toFloat16Bits } from "./float16.ts";
 export { toInputTensor } from "./preprocess.ts";
-export { buildTrunk, type Trunk } from "./resnet50.ts";
+export { buildTrunk, type BuildTrunkOptions, type Trunk } from "./resnet50.ts";
+export {
+  type ActivationRanges,
+  choosePrecision,
+  embeddingKey,
+  INT8_CALIBRATED_FOR,
+  int8ActivationRanges,
+  parsePrecision,
+  type Precision,
+  type PrecisionChoice,
+  PRECISIONS,
+} from "./precision.ts";
 export { describeConvKernel, fastConvEnabled } from "./conv_kernel.ts";
-export { type LoadedTrunk, loadTrunk, type LoadTrunkOptions } from "./load.ts";
+export { type LoadedTrunk, loadTrunk, type LoadTrunkOptions, precisionHere } from "./load.ts";

@@ -57,7 +57,7 @@ export function int8ActivationRanges(): Map<string, Float32Array> {
 }
 
 /** The weights' sha256 the shipped calibration was measured with. */
-export const INT8_CALIBRATED_FOR = CALIBRATED_FOR;
+export const INT8_CALIBRATED_FOR: string = CALIBRATED_FOR;
 
 /**
  * What identifies the embeddings a trunk makes, for the cache and a model:
