@@ -170,3 +170,55 @@ Deno.test("headGradients() and adamStep() lower the loss on separable data", () 
   x.dispose();
   assertEquals(tf.memory().numTensors, before);
 });
+
+Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit for bit, three steps on a W1-sized tensor", () => {
+  const before = tf.memory().numTensors;
+  const shape: [number, number] = [2048, 512];
+  const rng = createRng(7);
+  const draw = (scale: number) => {
+    const a = new Float32Array(shape[0] * shape[1]);
+    for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-scale, scale);
+    return a;
+  };
+  const theta0 = draw(0.02);
+  const p: HeadParams = {
+    w1: tf.tensor2d(theta0, shape),
+    b1: tf.zeros([1]),
+    w2: tf.zeros([1, 1]),
+    b2: tf.zeros([1]),
+  };
+  const state = initAdam(p);
+  // The reference: the same update written as tfjs ops (what every other backend runs).
+  let theta: tf.Tensor = tf.tensor2d(theta0, shape),
+    m: tf.Tensor = tf.zerosLike(theta),
+    v: tf.Tensor = tf.zerosLike(theta);
+  const cfg = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  for (let t = 1; t <= 3; t++) {
+    const g = tf.tensor2d(draw(t === 2 ? 1e-6 : 0.5), shape); // tiny gradients too: ε matters there
+    const grads: HeadParams = { w1: g, b1: tf.zeros([1]), w2: tf.zeros([1, 1]), b2: tf.zeros([1]) };
+    adamStep(p, grads, state, cfg);
+    const stepSize = cfg.lr / (1 - cfg.beta1 ** t), sqrtBc2 = Math.sqrt(1 - cfg.beta2 ** t);
+    const [m2, v2, next] = tf.tidy(() => {
+      const m2 = tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
+      const v2 = tf.add(tf.mul(v, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
+      const denom = tf.add(tf.div(tf.sqrt(v2), sqrtBc2), cfg.eps);
+      return [m2, v2, tf.sub(theta, tf.mul(tf.div(m2, denom), stepSize))];
+    });
+    tf.dispose([m, v, theta]);
+    [m, v, theta] = [m2!, v2!, next!];
+    disposeHead(grads);
+    for (
+      const [got, want, what] of [[p.w1, theta, "θ"], [state.m.w1, m, "m"], [state.v.w1, v, "v"]] as const
+    ) {
+      const a = got.dataSync(), b = want.dataSync();
+      let differ = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+      assertEquals(differ, 0, `step ${t}: ${differ} values of ${what} differ`);
+    }
+  }
+  tf.dispose([m, v, theta]);
+  disposeHead(p);
+  disposeHead(state.m);
+  disposeHead(state.v);
+  assertEquals(tf.memory().numTensors, before);
+});

@@ -5,11 +5,14 @@
  *   θ ← θ − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
  *
  * The learning rate is the recipe's (`presets.ts`); β1, β2 and ε are
- * PyTorch's defaults.
+ * PyTorch's defaults. On the `wasm` backend each parameter's update is one
+ * fused pass over tfjs-wasm's heap (`adam_kernel.ts`: the same float32
+ * arithmetic as the ops, bit for bit).
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { type HeadParams, PARAM_NAMES } from "../model/head.ts";
+import { fusedAdamUpdate } from "./adam_kernel.ts";
 
 /** PyTorch's defaults for everything but the learning rate. */
 export const ADAM_DEFAULTS: { beta1: number; beta2: number; eps: number } = {
@@ -63,14 +66,19 @@ export function adamStep(p: HeadParams, grads: HeadParams, state: AdamState, con
   const stepSize = lr / (1 - beta1 ** t);
   const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
   for (const name of PARAM_NAMES) {
-    const [m, v, next] = tf.tidy(() => {
-      const g = grads[name];
-      const m = tf.add(tf.mul(state.m[name], beta1), tf.mul(g, 1 - beta1));
-      const v = tf.add(tf.mul(state.v[name], beta2), tf.mul(tf.square(g), 1 - beta2));
-      const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
-      const next = tf.sub(p[name], tf.mul(tf.div(m, denom), stepSize));
-      return [m, v, next];
-    });
+    const fused = fusedAdamUpdate(p[name].size);
+    const [m, v, next] = fused
+      ? (([next, m, v]) => [m!, v!, next!])(
+        fused(p[name], grads[name], state.m[name], state.v[name], { beta1, beta2, eps, stepSize, sqrtBc2 }),
+      )
+      : tf.tidy(() => {
+        const g = grads[name];
+        const m = tf.add(tf.mul(state.m[name], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(state.v[name], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
+        const next = tf.sub(p[name], tf.mul(tf.div(m, denom), stepSize));
+        return [m, v, next];
+      });
     tf.dispose([state.m[name], state.v[name], p[name]]);
     (state.m as unknown as Record<string, tf.Tensor>)[name] = m;
     (state.v as unknown as Record<string, tf.Tensor>)[name] = v;

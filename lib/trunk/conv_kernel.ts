@@ -25,8 +25,8 @@ export const QUANTIZE = "RocksQuantize";
 /** Bytes of input rows a cache block aims for (tuned on a 2 MB-L2 Xeon). */
 const BLOCK_BYTES = 256 * 1024;
 
-/** What the kernel needs from tfjs-wasm's backend object (its public-in-practice fields). */
-interface WasmBackendLike {
+/** What a kernel on tfjs-wasm's heap needs from its backend object (its public-in-practice fields). */
+export interface WasmBackendLike {
   wasm: {
     asm: { memory: WebAssembly.Memory };
     _malloc(bytes: number): number;

@@ -30,6 +30,8 @@
  * @module
  */
 
+import { assemble, Body, I32, indices, OP, SIMD, uleb, V128 } from "../util/wasm_builder.ts";
+
 /** Output pixels per register tile. */
 export const ROWS = 6;
 /** Output channels per register tile (two `f32x4`). */
@@ -115,130 +117,6 @@ export const QUANTIZE_PARAMS = [
   "cin", // a multiple of 16
   "inv", // [cin] float32: 1 / the channel's activation scale
 ] as const;
-
-// Opcodes used below (WebAssembly core + SIMD + relaxed SIMD).
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  end: 0x0b,
-  brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Load: 0x28,
-  i32Const: 0x41,
-  i32LtU: 0x49,
-  i32GtU: 0x4b,
-  i32Add: 0x6a,
-  i32Mul: 0x6c,
-  i32DivU: 0x6e,
-  i32Shl: 0x74,
-  i32ShrU: 0x76,
-  void: 0x40,
-} as const;
-const SIMD = {
-  load: 0x00,
-  load32Splat: 0x09,
-  store: 0x0b,
-  const: 0x0c,
-  f32x4Add: 0xe4,
-  f32x4Sub: 0xe5,
-  f32x4Mul: 0xe6,
-  f32x4Pmax: 0xeb,
-  f32x4Min: 0xe8,
-  f32x4Nearest: 0x6a,
-  i32x4TruncSatF32x4S: 0xf8,
-  f32x4ConvertI32x4S: 0xfa,
-  i16x8NarrowI32x4S: 0x85,
-  i8x16NarrowI16x8U: 0x66,
-  f32x4RelaxedMadd: 0x105,
-  i32x4RelaxedDotI8x16I7x16AddS: 0x113,
-} as const;
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-/** A function body under construction: locals and instructions. */
-class Body {
-  readonly code: number[] = [];
-  readonly localTypes: number[] = [];
-  constructor(private next: number) {}
-  local(type: number): number {
-    this.localTypes.push(type);
-    return this.next++;
-  }
-  op(...bytes: number[]): this {
-    this.code.push(...bytes);
-    return this;
-  }
-  get(i: number): this {
-    return this.op(OP.localGet, ...uleb(i));
-  }
-  set(i: number): this {
-    return this.op(OP.localSet, ...uleb(i));
-  }
-  tee(i: number): this {
-    return this.op(OP.localTee, ...uleb(i));
-  }
-  i32(v: number): this {
-    return this.op(OP.i32Const, ...sleb(v));
-  }
-  simd(opcode: number, ...immediates: number[]): this {
-    return this.op(0xfd, ...uleb(opcode), ...immediates);
-  }
-  /** `v128.load` / `v128.store` / `v128.load32_splat` with a constant offset. */
-  mem(opcode: number, offset: number): this {
-    return this.simd(opcode, opcode === SIMD.load32Splat ? 2 : 4, ...uleb(offset));
-  }
-  /** `do { body } while (cond)`: `cond` leaves an i32 on the stack. */
-  doWhile(body: () => void, cond: () => void): this {
-    this.code.push(OP.loop, OP.void);
-    body();
-    cond();
-    this.code.push(OP.brIf, 0, OP.end);
-    return this;
-  }
-  /** `if (cond) { body }`. */
-  when(cond: () => void, body: () => void): this {
-    cond();
-    this.code.push(OP.if, OP.void);
-    body();
-    this.code.push(OP.end);
-    return this;
-  }
-  /** `i += step; i < limit` (leaves the comparison on the stack). */
-  stepLess(i: number, step: number, limit: number): this {
-    return this.get(i).i32(step).op(OP.i32Add).tee(i).get(limit).op(OP.i32LtU);
-  }
-}
 
 /** Options for {@linkcode convModuleBytes}. */
 export interface ConvModuleOptions {
@@ -515,11 +393,6 @@ function quantizeBody(): Body {
   return f;
 }
 
-/** Indices of a parameter list, by name. */
-function indices<T extends readonly string[]>(names: T): Record<T[number], number> {
-  return Object.fromEntries(names.map((name, i) => [name, i])) as Record<T[number], number>;
-}
-
 /** `a ± b` for two v128 locals, left on the stack. */
 function combine(f: Body, a: number, op: number, b: number): Body {
   return f.get(a).get(b).simd(op);
@@ -643,30 +516,6 @@ function winogradOutBody(): Body {
     }, () => f.stepLess(t, 1, P.tiles));
   });
   return f;
-}
-
-/**
- * The module: `env.memory` imported (the tfjs-wasm heap), each function of
- * type `(i32 × params) → ()` exported under its name.
- */
-function assemble(functions: { name: string; params: number; body: Body }[]): Uint8Array {
-  const ascii = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
-  const types = functions.flatMap((fn) => [0x60, fn.params, ...new Array(fn.params).fill(I32), 0]);
-  const exports = functions.flatMap((fn, i) => [...ascii(fn.name), 0x00, i]);
-  const codes = functions.flatMap((fn) => {
-    const b = fn.body;
-    const body = [...uleb(b.localTypes.length), ...b.localTypes.flatMap((t) => [1, t]), ...b.code, OP.end];
-    return [...uleb(body.length), ...body];
-  });
-  const n = functions.length;
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-    ...section(1, [n, ...types]),
-    ...section(2, [1, ...ascii("env"), ...ascii("memory"), 0x02, 0x00, 0x01]), // import memory, min 1 page
-    ...section(3, [n, ...functions.map((_, i) => i)]), // function i has type i
-    ...section(7, [n, ...exports]),
-    ...section(10, [n, ...codes]),
-  ]);
 }
 
 /** Whether this runtime validates relaxed SIMD (the FMA kernel). */
