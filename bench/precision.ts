@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { crossValidate, DEFAULT_PRESET, openEmbedder, presetOptions, scanDataset } from "../mod.ts";
 import type { Precision } from "../lib/trunk/precision.ts";
+import { cosine } from "./weights_precision.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,16 +41,6 @@ function distribution(xs: number[]) {
     below0995: s.filter((c) => c < 0.995).length,
     worst: xs.indexOf(s[0]!),
   };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 const embedders = new Map<Precision, Awaited<ReturnType<typeof openEmbedder>>>();

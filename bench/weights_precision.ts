@@ -65,7 +65,8 @@ async function embedAll(trunk: Trunk, paths: string[], size: number): Promise<Fl
   return out;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
+/** Cosine similarity of two embeddings (float64 sums). */
+export function cosine(a: Float32Array, b: Float32Array): number {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i]! * b[i]!;

@@ -21,20 +21,11 @@ import { loadView } from "../lib/image/load_view.ts";
 import { toInputTensor } from "../lib/trunk/preprocess.ts";
 import { openEmbedder } from "../lib/embed/embedder.ts";
 import { listPhotos } from "../bench/_views.ts";
+import { cosine } from "../bench/weights_precision.ts";
 
 const fp32 = await testTrunk();
 const int8 = await loadTrunk({ backend: "wasm", precision: "int8" });
 const dir = fileTempDir();
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 Deno.test("the int8 trunk's embeddings of Learn photos stay within cosine 0.995 of float32's, leaking no tensor", async () => {
   assertEquals(int8.precision, "int8");

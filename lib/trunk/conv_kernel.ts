@@ -324,26 +324,33 @@ function winogradConv(c: ConvCall): void {
   });
 }
 
-function fastConvKernel(
+/**
+ * What both kernels share: the inputs' offsets on the heap, the output's
+ * shape (allocated here), the call for `directConv` / `winogradConv`.
+ * @param int8 The input holds 7-bit values, 4 channels to an int32 word.
+ */
+function prepareCall(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
-): tf.TensorInfo {
+  int8: boolean,
+): { call: ConvCall; out: tf.TensorInfo; winograd: boolean } {
   const be = backend as WasmBackendLike;
-  const { x, filter, bias, residual } = inputs as Record<string, tf.TensorInfo>;
+  const { x, filter, bias, residual, scale } = inputs as Record<string, tf.TensorInfo>;
   const { kernelSize: k, stride, pad, outChannels: cout, relu, fma, winograd } =
     attrs as unknown as FastConvAttrs;
-  const [n, h, w, cin] = x!.shape as [number, number, number, number];
+  const [n, h, w, last] = x!.shape as [number, number, number, number];
+  const cin = int8 ? last * 4 : last;
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
   const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
-  if (winograd && (k !== 3 || stride !== 1 || pad !== 1 || residual)) {
+  if (winograd && (int8 || k !== 3 || stride !== 1 || pad !== 1 || residual)) {
     throw new Error(
-      `Winograd takes 3×3 filters, stride 1, pad 1, no residual; got ${k}×${k}, ${stride}, ${pad}`,
+      `Winograd takes float32 3×3 filters, stride 1, pad 1, no residual; got ${k}×${k}, ${stride}, ${pad}`,
     );
   }
   const out = be.makeOutput([n, oh, ow, cout], "float32");
   const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
   const call: ConvCall = {
     be,
-    fns: kernelsFor(be.wasm.asm.memory, fma !== false && fastConvUsesFma()),
+    fns: kernelsFor(be.wasm.asm.memory, int8 || (fma !== false && fastConvUsesFma())),
     x: offset(x!),
     filter: offset(filter!),
     bias: offset(bias!),
@@ -360,9 +367,16 @@ function fastConvKernel(
     stride,
     pad,
     relu,
-    rowBytes: cin * 4,
-    scale: 0,
+    rowBytes: int8 ? cin : cin * 4,
+    scale: int8 ? offset(scale!) : 0,
   };
+  return { call, out, winograd: winograd === true };
+}
+
+function fastConvKernel(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const { call, out, winograd } = prepareCall(args, false);
   if (winograd) winogradConv(call);
   else directConv(call);
   return out;
@@ -374,39 +388,10 @@ function fastConvKernel(
  * {@linkcode packFilterInt8}'s bytes; out is float32.
  */
 function fastConvI8Kernel(
-  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
 ): tf.TensorInfo {
-  const be = backend as WasmBackendLike;
-  const { x, filter, scale, bias, residual } = inputs as Record<string, tf.TensorInfo>;
-  const { kernelSize: k, stride, pad, outChannels: cout, relu } = attrs as unknown as FastConvAttrs;
-  const [n, h, w, words] = x!.shape as [number, number, number, number];
-  const cin = words * 4;
-  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
-  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
-  const out = be.makeOutput([n, oh, ow, cout], "float32");
-  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
-  directConv({
-    be,
-    fns: kernelsFor(be.wasm.asm.memory, true),
-    x: offset(x!),
-    filter: offset(filter!),
-    bias: offset(bias!),
-    out: offset(out),
-    residual: residual ? offset(residual) : 0,
-    n,
-    h,
-    w,
-    cin,
-    oh,
-    ow,
-    cout,
-    k,
-    stride,
-    pad,
-    relu,
-    rowBytes: cin,
-    scale: offset(scale!),
-  });
+  const { call, out } = prepareCall(args, true);
+  directConv(call);
   return out;
 }
 

@@ -133,133 +133,40 @@ export interface ConvModuleOptions {
 export function convModuleBytes(options: ConvModuleOptions = {}): Uint8Array {
   const fma = options.fma ?? true;
   return assemble([
-    { name: "conv", params: CONV_PARAMS.length, body: convBody(fma) },
+    { name: "conv", params: CONV_PARAMS.length, body: convBody(fma ? "fma" : "mul-add") },
     { name: "winogradIn", params: WINOGRAD_IN_PARAMS.length, body: winogradInBody() },
     { name: "winogradOut", params: WINOGRAD_OUT_PARAMS.length, body: winogradOutBody() },
     // The int8 functions need relaxed SIMD's dot product: only in the relaxed build.
     ...(fma
       ? [
-        { name: "convI8", params: CONV_I8_PARAMS.length, body: convI8Body() },
+        { name: "convI8", params: CONV_I8_PARAMS.length, body: convBody("int8") },
         { name: "quantize", params: QUANTIZE_PARAMS.length, body: quantizeBody() },
       ]
       : []),
   ]);
 }
 
-/** The `conv` function: the implicit GEMM described in the module doc. */
-function convBody(fma: boolean): Body {
-  const P = indices(CONV_PARAMS);
-  const f = new Body(CONV_PARAMS.length);
-  const panel = f.local(I32),
-    group = f.local(I32),
-    tap = f.local(I32),
-    w = f.local(I32),
-    wEnd = f.local(I32),
-    rowPtrs = f.local(I32),
-    q = f.local(I32),
-    block = f.local(I32),
-    groups = f.local(I32),
-    o = f.local(I32),
-    panels = f.local(I32),
-    blockEnd = f.local(I32),
-    wPanel = f.local(I32);
-  const src = Array.from({ length: ROWS }, () => f.local(I32));
-  const acc = Array.from({ length: ROWS * 2 }, () => f.local(V128));
-  const b0 = f.local(V128),
-    b1 = f.local(V128),
-    a = f.local(V128),
-    bias0 = f.local(V128),
-    bias1 = f.local(V128);
-
-  f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels); // panels = cout / 8
-  f.get(P.pixels).i32(ROWS - 1).op(OP.i32Add).i32(ROWS).op(OP.i32DivU).set(groups); // ⌈pixels / ROWS⌉
-  f.i32(0).set(block);
-  f.doWhile(() => {
-    // blockEnd = min(block + blockGroups, groups)
-    f.get(block).get(P.blockGroups).op(OP.i32Add).set(blockEnd);
-    f.when(() => f.get(blockEnd).get(groups).op(OP.i32GtU), () => f.get(groups).set(blockEnd));
-    f.i32(0).set(panel);
-    f.doWhile(() => {
-      f.get(P.bias).get(panel).i32(5).op(OP.i32Shl).op(OP.i32Add).set(o); // bias + panel·32
-      f.get(o).mem(SIMD.load, 0).set(bias0);
-      f.get(o).mem(SIMD.load, 16).set(bias1);
-      // wPanel = filter + panel · taps · cin · 32
-      f.get(P.filter).get(panel).get(P.taps).op(OP.i32Mul).get(P.cin).op(OP.i32Mul).i32(5).op(OP.i32Shl)
-        .op(OP.i32Add).set(wPanel);
-      f.get(block).set(group);
-      f.doWhile(() => {
-        for (let r = 0; r < ROWS; r++) {
-          f.get(bias0).set(acc[2 * r]!);
-          f.get(bias1).set(acc[2 * r + 1]!);
-        }
-        f.get(wPanel).set(w);
-        // rowPtrs = table + group · taps · ROWS · 4
-        f.get(P.table).get(group).get(P.taps).op(OP.i32Mul).i32(ROWS * 4).op(OP.i32Mul).op(OP.i32Add).set(
-          rowPtrs,
-        );
-        f.i32(0).set(tap);
-        f.doWhile(() => {
-          for (let r = 0; r < ROWS; r++) f.get(rowPtrs).op(OP.i32Load, 2, ...uleb(r * 4)).set(src[r]!);
-          f.get(w).get(P.cin).i32(5).op(OP.i32Shl).op(OP.i32Add).set(wEnd); // w + cin · 32
-          f.doWhile(() => {
-            for (let u = 0; u < CIN_STEP; u++) {
-              f.get(w).mem(SIMD.load, u * 32).set(b0);
-              f.get(w).mem(SIMD.load, u * 32 + 16).set(b1);
-              for (let r = 0; r < ROWS; r++) {
-                f.get(src[r]!).mem(SIMD.load32Splat, u * 4).set(a);
-                for (const [h, b] of [[0, b0], [1, b1]] as const) {
-                  const t = acc[2 * r + h]!;
-                  if (fma) f.get(a).get(b).get(t).simd(SIMD.f32x4RelaxedMadd); // a·b + t
-                  else f.get(t).get(a).get(b).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add);
-                  f.set(t);
-                }
-              }
-            }
-            for (let r = 0; r < ROWS; r++) f.get(src[r]!).i32(CIN_STEP * 4).op(OP.i32Add).set(src[r]!);
-          }, () => f.get(w).i32(CIN_STEP * 32).op(OP.i32Add).tee(w).get(wEnd).op(OP.i32LtU));
-          f.get(rowPtrs).i32(ROWS * 4).op(OP.i32Add).set(rowPtrs);
-        }, () => f.stepLess(tap, 1, P.taps));
-        // Epilogue: + residual, ReLU, store the rows that exist.
-        for (let r = 0; r < ROWS; r++) {
-          f.when(
-            () =>
-              f.get(group).i32(ROWS).op(OP.i32Mul).i32(r).op(OP.i32Add).tee(q).get(P.pixels).op(OP.i32LtU),
-            () => {
-              // o = out byte offset of (q, panel·8) = (q·cout + panel·8)·4
-              f.get(q).get(P.cout).op(OP.i32Mul).get(panel).i32(3).op(OP.i32Shl).op(OP.i32Add).i32(2).op(
-                OP.i32Shl,
-              )
-                .set(o);
-              for (const h of [0, 1]) {
-                const t = acc[2 * r + h]!;
-                f.when(() => f.get(P.residual), () => {
-                  f.get(t).get(P.residual).get(o).op(OP.i32Add).mem(SIMD.load, h * 16).simd(SIMD.f32x4Add)
-                    .set(t);
-                });
-                f.when(() => f.get(P.relu), () => {
-                  relu(f, t);
-                });
-                f.get(P.out).get(o).op(OP.i32Add).get(t).mem(SIMD.store, h * 16);
-              }
-            },
-          );
-        }
-      }, () => f.stepLess(group, 1, blockEnd));
-    }, () => f.stepLess(panel, 1, panels));
-    f.get(blockEnd).set(block);
-  }, () => f.get(block).get(groups).op(OP.i32LtU));
-
-  return f;
-}
+/** Which multiply-add a GEMM body uses: float32 FMA, float32 `mul` + `add`, or int8 dot products. */
+type GemmKind = "fma" | "mul-add" | "int8";
 
 /**
- * `convI8`: `conv`'s loops over int8 data. A step takes 4 input channels of a
- * pixel (one i32, splatted) against a panel's 8 × 4 weights (two v128), so a
- * tile's 12 dot instructions do 192 multiply-adds; 4 steps are unrolled.
+ * The `conv` function (the implicit GEMM described in the module doc), and
+ * `convI8`, the same loops over int8 data: there a step takes 4 input
+ * channels of a pixel (one i32, splatted) against a panel's 8 × 4 weights (two
+ * v128), so a tile's 12 dot instructions do 192 multiply-adds. Both read 16
+ * bytes of each input row and 128 bytes of weights per unrolled step, so the
+ * addressing is the same; the sums start at the bias (float32) or at 0 and are
+ * scaled to float32 with the bias added last (int8).
  */
-function convI8Body(): Body {
-  const P = indices(CONV_I8_PARAMS);
-  const f = new Body(CONV_I8_PARAMS.length);
+function convBody(kind: GemmKind): Body {
+  const int8 = kind === "int8";
+  const names: readonly string[] = int8 ? CONV_I8_PARAMS : CONV_PARAMS;
+  // Parameter indices by name (`scale` exists in the int8 list only).
+  const P = Object.fromEntries(names.map((n, i) => [n, i])) as Record<
+    (typeof CONV_I8_PARAMS)[number],
+    number
+  >;
+  const f = new Body(names.length);
   const panel = f.local(I32),
     group = f.local(I32),
     tap = f.local(I32),
@@ -283,12 +190,14 @@ function convI8Body(): Body {
     scale0 = f.local(V128),
     scale1 = f.local(V128),
     t = f.local(V128);
-  const steps = I8_CIN_STEP / 4;
+  // Bytes of one panel's weights per input channel: 8 floats, or 8 int8 values.
+  const panelShift = int8 ? 3 : 5;
 
-  f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels);
-  f.get(P.pixels).i32(ROWS - 1).op(OP.i32Add).i32(ROWS).op(OP.i32DivU).set(groups);
+  f.get(P.cout).i32(3).op(OP.i32ShrU).set(panels); // panels = cout / 8
+  f.get(P.pixels).i32(ROWS - 1).op(OP.i32Add).i32(ROWS).op(OP.i32DivU).set(groups); // ⌈pixels / ROWS⌉
   f.i32(0).set(block);
   f.doWhile(() => {
+    // blockEnd = min(block + blockGroups, groups)
     f.get(block).get(P.blockGroups).op(OP.i32Add).set(blockEnd);
     f.when(() => f.get(blockEnd).get(groups).op(OP.i32GtU), () => f.get(groups).set(blockEnd));
     f.i32(0).set(panel);
@@ -296,52 +205,74 @@ function convI8Body(): Body {
       f.get(panel).i32(5).op(OP.i32Shl).set(o); // panel · 32 bytes of [cout] floats
       f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(bias0);
       f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(bias1);
-      f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(scale0);
-      f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(scale1);
-      // wPanel = filter + panel · taps · cin · 8 (bytes)
-      f.get(P.filter).get(panel).get(P.taps).op(OP.i32Mul).get(P.cin).op(OP.i32Mul).i32(3).op(OP.i32Shl)
+      if (int8) {
+        f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(scale0);
+        f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(scale1);
+      }
+      // wPanel = filter + panel · taps · cin · (bytes per input channel)
+      f.get(P.filter).get(panel).get(P.taps).op(OP.i32Mul).get(P.cin).op(OP.i32Mul).i32(panelShift).op(
+        OP.i32Shl,
+      )
         .op(OP.i32Add).set(wPanel);
       f.get(block).set(group);
       f.doWhile(() => {
-        for (const x of acc) f.simd(SIMD.const, ...new Array(16).fill(0)).set(x);
+        for (let r = 0; r < ROWS; r++) {
+          if (int8) {
+            for (const h of [0, 1]) f.simd(SIMD.const, ...new Array(16).fill(0)).set(acc[2 * r + h]!);
+          } else {
+            f.get(bias0).set(acc[2 * r]!);
+            f.get(bias1).set(acc[2 * r + 1]!);
+          }
+        }
         f.get(wPanel).set(w);
+        // rowPtrs = table + group · taps · ROWS · 4
         f.get(P.table).get(group).get(P.taps).op(OP.i32Mul).i32(ROWS * 4).op(OP.i32Mul).op(OP.i32Add).set(
           rowPtrs,
         );
         f.i32(0).set(tap);
         f.doWhile(() => {
           for (let r = 0; r < ROWS; r++) f.get(rowPtrs).op(OP.i32Load, 2, ...uleb(r * 4)).set(src[r]!);
-          f.get(w).get(P.cin).i32(3).op(OP.i32Shl).op(OP.i32Add).set(wEnd); // w + cin · 8
+          f.get(w).get(P.cin).i32(panelShift).op(OP.i32Shl).op(OP.i32Add).set(wEnd);
           f.doWhile(() => {
-            for (let u = 0; u < steps; u++) {
+            // 4 steps of 16 bytes of a row (4 float channels, or 4 × 4 int8 channels) and 32 of weights.
+            for (let u = 0; u < 4; u++) {
               f.get(w).mem(SIMD.load, u * 32).set(b0);
               f.get(w).mem(SIMD.load, u * 32 + 16).set(b1);
               for (let r = 0; r < ROWS; r++) {
                 f.get(src[r]!).mem(SIMD.load32Splat, u * 4).set(a);
                 for (const [h, b] of [[0, b0], [1, b1]] as const) {
                   const x = acc[2 * r + h]!;
-                  // acc += Σ of 4 products per lane: weights (signed) · activations (7-bit)
-                  f.get(b).get(a).get(x).simd(SIMD.i32x4RelaxedDotI8x16I7x16AddS).set(x);
+                  if (kind === "fma") f.get(a).get(b).get(x).simd(SIMD.f32x4RelaxedMadd); // a·b + x
+                  else if (kind === "mul-add") f.get(x).get(a).get(b).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add);
+                  // x + Σ of 4 products per lane: weights (signed) · activations (7-bit)
+                  else f.get(b).get(a).get(x).simd(SIMD.i32x4RelaxedDotI8x16I7x16AddS);
+                  f.set(x);
                 }
               }
             }
-            for (let r = 0; r < ROWS; r++) f.get(src[r]!).i32(I8_CIN_STEP).op(OP.i32Add).set(src[r]!);
-          }, () => f.get(w).i32(steps * 32).op(OP.i32Add).tee(w).get(wEnd).op(OP.i32LtU));
+            for (let r = 0; r < ROWS; r++) f.get(src[r]!).i32(16).op(OP.i32Add).set(src[r]!);
+          }, () => f.get(w).i32(128).op(OP.i32Add).tee(w).get(wEnd).op(OP.i32LtU));
           f.get(rowPtrs).i32(ROWS * 4).op(OP.i32Add).set(rowPtrs);
         }, () => f.stepLess(tap, 1, P.taps));
+        // Epilogue: (int8: scale, + bias), + residual, ReLU, store the rows that exist.
         for (let r = 0; r < ROWS; r++) {
           f.when(
             () =>
               f.get(group).i32(ROWS).op(OP.i32Mul).i32(r).op(OP.i32Add).tee(q).get(P.pixels).op(OP.i32LtU),
             () => {
+              // o = out byte offset of (q, panel·8) = (q·cout + panel·8)·4
               f.get(q).get(P.cout).op(OP.i32Mul).get(panel).i32(3).op(OP.i32Shl).op(OP.i32Add).i32(2).op(
                 OP.i32Shl,
               )
                 .set(o);
               for (const [h, sc, bi] of [[0, scale0, bias0], [1, scale1, bias1]] as const) {
-                // t = float(acc) · scale + bias
-                f.get(acc[2 * r + h]!).simd(SIMD.f32x4ConvertI32x4S).get(sc).simd(SIMD.f32x4Mul).get(bi)
-                  .simd(SIMD.f32x4Add).set(t);
+                const x = acc[2 * r + h]!;
+                if (int8) {
+                  f.get(x).simd(SIMD.f32x4ConvertI32x4S).get(sc).simd(SIMD.f32x4Mul).get(bi).simd(
+                    SIMD.f32x4Add,
+                  );
+                } else f.get(x);
+                f.set(t);
                 f.when(() => f.get(P.residual), () => {
                   f.get(t).get(P.residual).get(o).op(OP.i32Add).mem(SIMD.load, h * 16).simd(SIMD.f32x4Add)
                     .set(t);

@@ -270,34 +270,23 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     xq?: tf.Tensor4D,
   ): tf.Tensor4D => {
     const c = convs.get(name)!;
+    // What both kernels take: the filter, bias, geometry, ReLU and residual.
+    const common = {
+      filter: c.filter as tf.Tensor1D,
+      bias: c.bias,
+      kernelSize: c.k,
+      stride: c.stride,
+      pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
+      outChannels: c.cout,
+      relu,
+      ...(residual ? { residual } : {}),
+    };
     if (c.int8) {
-      return fastConv2dInt8({
-        x: xq ?? quantizeActivations(x, c.int8.inverseActivationScale),
-        filter: c.filter as tf.Tensor1D,
-        scale: c.int8.scale,
-        bias: c.bias,
-        kernelSize: c.k,
-        stride: c.stride,
-        pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
-        outChannels: c.cout,
-        relu,
-        ...(residual ? { residual } : {}),
-      });
+      const q = xq ?? quantizeActivations(x, c.int8.inverseActivationScale);
+      return fastConv2dInt8({ ...common, x: q, scale: c.int8.scale });
     }
-    if (c.fast) {
-      return fastConv2d({
-        x,
-        filter: c.filter as tf.Tensor1D,
-        bias: c.bias,
-        kernelSize: c.k,
-        stride: c.stride,
-        pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
-        outChannels: c.cout,
-        relu,
-        winograd: c.k === 3, // every 3×3 here has stride 1 and "same" padding
-        ...(residual ? { residual } : {}),
-      });
-    }
+    // Every 3×3 here has stride 1 and "same" padding: Winograd.
+    if (c.fast) return fastConv2d({ ...common, x, winograd: c.k === 3 });
     const y = tf.fused.conv2d({
       x,
       filter: c.filter as tf.Tensor4D,
