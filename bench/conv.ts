@@ -1,8 +1,9 @@
 /**
  * The convolution kernel against tfjs-wasm's own, layer by layer: every
  * distinct convolution shape of ResNet50 past its stem, at one batch size,
- * timed through `fastConv2d` (FMA build and mul + add build) and through
- * `tf.fused.conv2d` (XNNPACK), each with bias and ReLU, in one thread.
+ * timed through `fastConv2d` (FMA build and mul + add build), through
+ * `tf.fused.conv2d` (XNNPACK), and on the int8 path (`quantizeActivations` +
+ * `fastConv2dInt8`), each with bias and ReLU, in one thread.
  *
  * Usage: deno run --allow-read --allow-env bench/conv.ts [--batch 4] [--seconds 0.5] [--json]
  * @module
@@ -12,9 +13,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
+  fastConv2dInt8,
   fastConvUsesFma,
   packFilter,
+  packFilterInt8,
   packWinogradFilter,
+  quantizeActivations,
   registerFastConv,
 } from "../lib/trunk/conv_kernel.ts";
 
@@ -84,6 +88,25 @@ const rows = LAYERS.map((l) => {
   const attrs = { kernelSize: l.k, stride: l.stride, pad: (l.k - 1) / 2, outChannels: l.cout, relu: true };
   const ours = (fma: boolean) => () => fastConv2d({ x, filter: packed, bias, ...attrs, fma }).dispose();
   const wino = () => fastConv2d({ x, filter: winograd!, bias, ...attrs, winograd: true }).dispose();
+  // The int8 path as the trunk runs it: quantize the input (ReLU'd, as every int8 layer's is), then convolve.
+  const relued = tf.relu(x) as tf.Tensor4D;
+  const actScale = new Float32Array(l.cin).fill(1 / 127);
+  const q = packFilterInt8(values, [l.k, l.k, l.cin, l.cout], actScale);
+  const [qWords, qScale, inverse] = [
+    tf.tensor1d(q.words, "int32"),
+    tf.tensor1d(q.scale),
+    tf.tensor1d(actScale.map((v) => 1 / v)),
+  ];
+  const int8 = () =>
+    tf.tidy(() => {
+      fastConv2dInt8({
+        x: quantizeActivations(relued, inverse),
+        filter: qWords,
+        scale: qScale,
+        bias,
+        ...attrs,
+      });
+    });
   const theirs = () =>
     tf.fused.conv2d({
       x,
@@ -102,8 +125,9 @@ const rows = LAYERS.map((l) => {
     mulAdd: time(ours(false), seconds),
     winograd: winograd ? time(wino, seconds) : null,
     tfjs: time(theirs, seconds),
+    int8: fastConvUsesFma() ? time(int8, seconds) : null,
   };
-  tf.dispose([x, filter, bias, packed, ...(winograd ? [winograd] : [])]);
+  tf.dispose([x, filter, bias, packed, relued, qWords, qScale, inverse, ...(winograd ? [winograd] : [])]);
   return { ...l, macs, ms, trunk: ms.winograd ?? fma };
 });
 
@@ -115,15 +139,20 @@ else {
     `batch ${batch}, one thread; GMAC/s of the direct convolution's multiply-adds (higher is better)`,
   );
   console.log(`FMA build runs here: ${fastConvUsesFma()}; "trunk" = what the trunk runs (Winograd for 3×3)`);
-  console.log("layer                        ×    FMA mul+add  Winograd  tfjs  trunk/tfjs");
-  const total = { fma: 0, mulAdd: 0, trunk: 0, tfjs: 0 };
+  console.log(
+    "layer                        ×    FMA mul+add  Winograd  tfjs  trunk/tfjs    int8  int8/trunk",
+  );
+  const total = { fma: 0, mulAdd: 0, trunk: 0, tfjs: 0, int8: 0 };
   for (const r of rows) {
     const name = `${r.side}² ${r.cin}→${r.cout} ${r.k}×${r.k}/${r.stride}`;
     console.log(
       `${name.padEnd(28)} ${String(r.count).padStart(2)} ${g(r.macs, r.ms.fma)}  ${
         g(r.macs, r.ms.mulAdd)
-      }    ${g(r.macs, r.ms.winograd)} ${g(r.macs, r.ms.tfjs)}  ${(r.ms.tfjs / r.trunk).toFixed(2)}×`,
+      }    ${g(r.macs, r.ms.winograd)} ${g(r.macs, r.ms.tfjs)}  ${(r.ms.tfjs / r.trunk).toFixed(2)}×      ${
+        g(r.macs, r.ms.int8)
+      }  ${r.ms.int8 === null ? "—" : `${(r.trunk / r.ms.int8).toFixed(2)}×`}`,
     );
+    total.int8 += (r.ms.int8 ?? NaN) * r.count;
     total.fma += r.ms.fma * r.count;
     total.mulAdd += r.ms.mulAdd * r.count;
     total.trunk += r.trunk * r.count;
@@ -135,6 +164,9 @@ else {
       `${f(total.trunk)}, direct FMA ${f(total.fma)}, direct mul+add ${f(total.mulAdd)}, tfjs ${
         f(total.tfjs)
       } ` +
-      `(${(total.tfjs / total.trunk).toFixed(2)}× tfjs's speed)`,
+      `(${(total.tfjs / total.trunk).toFixed(2)}× tfjs's speed); int8 (quantizing included) ${
+        f(total.int8)
+      } ` +
+      `(${(total.trunk / total.int8).toFixed(2)}× the float32 trunk's)`,
   );
 }
