@@ -34,8 +34,11 @@ export async function openEmbedderFor(
   // No more workers than photos: predicting one photo needs one trunk.
   const workers = photos === undefined ? requested : Math.min(requested, Math.max(1, photos));
   const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
-  const precision = askedPrecision(values) ??
-    (modelDir ? await (await import("../lib/model/mod.ts")).readModelPrecision(modelDir) : "fp32");
+  // A model folder that cannot be read is reported by loading it, right after, in loadClassifier's words.
+  const modelPrecision = modelDir
+    ? await (await import("../lib/model/mod.ts")).readModelPrecision(modelDir).catch(() => undefined)
+    : undefined;
+  const precision = askedPrecision(values) ?? modelPrecision ?? "fp32";
   return await rocks.openEmbedder({
     precision,
     backend: parseBackendName(values.backend ?? "auto"),

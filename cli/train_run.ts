@@ -225,6 +225,7 @@ function runJson(
     viewSize: result.classifier.meta.preprocessing.size,
     modelDir,
     backend: embedder.backend.name,
+    precision: embedder.trunk.precision ?? "fp32",
     workers: embedder.workers,
     seconds,
     views: result.embedded,

@@ -140,10 +140,11 @@ Deno.test("a model records int8; predict and info use it, and --precision fp32 a
     "0",
     "--out",
     model,
-    "--quiet",
+    "--json",
     ...common,
   ]);
   assertEquals(train.code, 0, train.stderr);
+  assertEquals(JSON.parse(train.stdout).precision, "int8");
   const meta = JSON.parse(await Deno.readTextFile(`${model}/rocks.json`));
   assertEquals(meta.trunk.precision, "int8");
   const photo = `${data}/stripes/stripes_000.png`;

@@ -177,7 +177,9 @@ export async function gatherInfo(
   } catch {
     cacheDir = null;
   }
-  const asked = precision ?? (modelDir ? await readModelPrecision(modelDir) : "fp32");
+  // A model folder that cannot be read is reported below, by loadClassifier, in its words.
+  const ofModel = modelDir ? await readModelPrecision(modelDir).catch(() => undefined) : undefined;
+  const asked = precision ?? ofModel ?? "fp32";
   const info: RocksInfo = {
     versions: versions(),
     backend: started,
