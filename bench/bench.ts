@@ -943,18 +943,35 @@ function speedRoundTwoTargets(rows: Row[], cores: number): Target[] {
   const row = (id: string) => rows.find((r) => r.id === id);
   const v = (id: string) => row(id)?.value ?? null;
   const targets: Target[] = [];
-  const pools = [1, 16].map((b) => [b, v(`trunk.pool.b${b}`)] as const).filter((p) => p[1] !== null);
-  {
-    const name = `trunk with the default pool ≥ 25 img/s (${cores} cores, 224 px, the better batch)`;
+  // The three speed targets, for the default (float32) trunk and for the int8 path, which is not the default.
+  const variants = [
+    {
+      label: "",
+      pool: "trunk.pool",
+      all: "predict.all",
+      cold: "train.default.cold",
+      poolNote: ", the better batch",
+    },
+    {
+      label: "--precision int8: ",
+      pool: "trunk.int8.pool",
+      all: "predict.all.int8",
+      cold: "train.default.cold.int8",
+      poolNote: "",
+    },
+  ];
+  for (const x of variants) {
+    const pools = [1, 16].map((b) => [b, v(`${x.pool}.b${b}`)] as const).filter((p) => p[1] !== null);
+    const name = `${x.label}trunk with the default pool ≥ 25 img/s (${cores} cores, 224 px${x.poolNote})`;
     if (pools.length === 0) targets.push({ name, status: "SKIP", detail: "not measured" });
     else {
       const [batch, best] = pools.reduce((a, b) => (b[1]! > a[1]! ? b : a));
       const peers = [
         [`peer.ortnode.t${cores}.b${batch}`, "onnxruntime-node"],
         [`peer.torchtuned.t${cores}.b${batch}`, "tuned PyTorch"],
-      ].map(([id, name]) => {
+      ].map(([id, what]) => {
         const p = v(id!);
-        return p === null ? `${name} not measured` : `${(best! / p).toFixed(2)}× ${name}`;
+        return p === null ? `${what} not measured` : `${(best! / p).toFixed(2)}× ${what}`;
       });
       targets.push({
         name,
@@ -962,59 +979,19 @@ function speedRoundTwoTargets(rows: Row[], cores: number): Target[] {
         detail: `${best!.toFixed(2)} img/s at batch ${batch}; ${peers.join(", ")}`,
       });
     }
-  }
-  {
-    const ours = v("predict.all");
-    const torch = v("peer.torchtuned.folder");
-    const name = "every Learn photo classified as a new process, no cache: ≥ 2× tuned PyTorch";
+    const ours = v(x.all), torch = v("peer.torchtuned.folder");
+    const e2eName = x.label
+      ? `${x.label}every Learn photo classified as a new process: ≥ 2× tuned PyTorch`
+      : "every Learn photo classified as a new process, no cache: ≥ 2× tuned PyTorch";
     targets.push(
-      ours === null || torch === null ? { name, status: "SKIP", detail: "not measured" } : {
-        name,
+      ours === null || torch === null ? { name: e2eName, status: "SKIP", detail: "not measured" } : {
+        name: e2eName,
         status: torch / ours >= 2 ? "PASS" : "FAIL",
         detail: `${ours.toFixed(1)} s vs ${torch.toFixed(1)} s: ${(torch / ours).toFixed(2)}×`,
       },
     );
-  }
-  {
-    const cold = v("train.default.cold");
-    const name = "cold train with the default preset ≤ 30 s";
-    targets.push(
-      cold === null
-        ? { name, status: "SKIP", detail: "not measured" }
-        : { name, status: cold <= 30 ? "PASS" : "FAIL", detail: `${cold.toFixed(1)} s` },
-    );
-  }
-  {
-    // The same three speed targets on the int8 path (--precision int8), which is not the default.
-    const best = [1, 16].map((b) => [b, v(`trunk.int8.pool.b${b}`)] as const).filter((p) => p[1] !== null);
-    const name = `--precision int8: trunk with the default pool ≥ 25 img/s (${cores} cores, 224 px)`;
-    if (best.length === 0) targets.push({ name, status: "SKIP", detail: "not measured" });
-    else {
-      const [batch, ips] = best.reduce((a, b) => (b[1]! > a[1]! ? b : a));
-      const peers = [
-        [`peer.ortnode.t${cores}.b${batch}`, "onnxruntime-node"],
-        [`peer.torchtuned.t${cores}.b${batch}`, "tuned PyTorch"],
-      ].map(([id, what]) => {
-        const p = v(id!);
-        return p === null ? `${what} not measured` : `${(ips! / p).toFixed(2)}× ${what}`;
-      });
-      targets.push({
-        name,
-        status: ips! >= 25 ? "PASS" : "FAIL",
-        detail: `${ips!.toFixed(2)} img/s at batch ${batch}; ${peers.join(", ")}`,
-      });
-    }
-    const e2e = v("predict.all.int8"), torch = v("peer.torchtuned.folder");
-    const e2eName = "--precision int8: every Learn photo classified as a new process: ≥ 2× tuned PyTorch";
-    targets.push(
-      e2e === null || torch === null ? { name: e2eName, status: "SKIP", detail: "not measured" } : {
-        name: e2eName,
-        status: torch / e2e >= 2 ? "PASS" : "FAIL",
-        detail: `${e2e.toFixed(1)} s vs ${torch.toFixed(1)} s: ${(torch / e2e).toFixed(2)}×`,
-      },
-    );
-    const cold = v("train.default.cold.int8");
-    const coldName = "--precision int8: cold train with the default preset ≤ 30 s";
+    const cold = v(x.cold);
+    const coldName = `${x.label}cold train with the default preset ≤ 30 s`;
     targets.push(
       cold === null
         ? { name: coldName, status: "SKIP", detail: "not measured" }
