@@ -49,8 +49,8 @@ export async function openEmbedderFor(
   });
 }
 
-/** `--precision`, checked, or undefined when not given. */
-function askedPrecision(values: EmbedderValues): "fp32" | "int8" | undefined {
+/** `--precision`, checked (a usage error names the choices), or undefined when not given. */
+export function askedPrecision(values: Pick<EmbedderValues, "precision">): "fp32" | "int8" | undefined {
   return oneOf(values, "precision", ["fp32", "int8"] as const);
 }
 

@@ -3,7 +3,8 @@
  * weights and whether they verify; a model folder's facts.
  * @module
  */
-import { defineCommand, described, oneOf } from "../command.ts";
+import { defineCommand, described } from "../command.ts";
+import { askedPrecision } from "../embedder.ts";
 import { fmt3 } from "../format.ts";
 import { backend, json, precision } from "../options.ts";
 
@@ -26,7 +27,7 @@ trunk, preprocessing, training options and scores.`,
   async run([modelDir], values, io) {
     const rocks = await import("../../mod.ts");
     const { parseBackendName } = await import("../../lib/trunk/mod.ts");
-    const asked = oneOf(values, "precision", ["fp32", "int8"] as const);
+    const asked = askedPrecision(values);
     const info = await rocks.gatherInfo(parseBackendName(values.backend ?? "auto"), modelDir, asked);
     if (values.json) io.out(JSON.stringify(info, null, 1));
     else {
