@@ -1,12 +1,14 @@
 /**
  * Head training, time per step: one Adam step of the course's head on a
  * batch of 16 embeddings, as `trainClassifier` takes it (stack the batch,
- * draw the dropout mask, `headGradients`, `adamStep`, read the loss).
+ * draw the dropout mask, `headGradients`, `adamStep`, read the loss): on
+ * wasm, x·W1 is rocks' dense kernel and Adam is one fused pass.
  *
- * For comparison the same step is timed with the three backward products
- * written as `matMul(a, b, transposeA, transposeB)` instead of `matMul` of
- * explicitly transposed operands, the form `lib/head.ts` avoids because
- * tfjs-wasm runs it far slower. Both give the same gradients (checked here).
+ * For comparison the same step is timed with the gradients in tfjs's ops
+ * only (tfjs's `matMul` for x·W1, which repacks the new W1 every step), and
+ * once more with the backward products
+ * written as `matMul(a, b, transposeA, transposeB)`, which tfjs-wasm runs
+ * far slower. All give the same gradients within rounding (checked here).
  *
  * Prints one JSON object on stdout.
  *
@@ -23,22 +25,30 @@ import { dropoutMask, headGradients } from "../lib/train/gradients.ts";
 import { EMBEDDING_SIZE } from "../lib/trunk/facts.ts";
 import { createRng } from "../lib/util/rng.ts";
 
-type GradientFn = typeof headGradients;
-
-/**
- * `headGradients` with the backward products written with matMul's
- * transpose flags: the slow form on tfjs-wasm, kept only to be timed.
- * @param p The head.
- * @param x `[N, 2048]` embeddings.
- * @param labels N class indices.
- * @param mask `[N, 512]` dropout mask.
- * @returns Loss and gradients; the caller owns them.
- */
-export function headGradientsTransposeFlags(
+type GradientFn = (
   p: HeadParams,
   x: tf.Tensor2D,
   labels: number[],
   mask: tf.Tensor2D,
+) => { loss: tf.Scalar; grads: HeadParams };
+
+/**
+ * The head's gradients in tfjs's ops only, the backward products written
+ * with matMul's transpose flags (the slow form on tfjs-wasm) or of explicitly
+ * transposed operands: kept only to be timed.
+ * @param p The head.
+ * @param x `[N, 2048]` embeddings.
+ * @param labels N class indices.
+ * @param mask `[N, 512]` dropout mask.
+ * @param flags Whether to use matMul's transpose flags.
+ * @returns Loss and gradients; the caller owns them.
+ */
+export function headGradientsTfjs(
+  p: HeadParams,
+  x: tf.Tensor2D,
+  labels: number[],
+  mask: tf.Tensor2D,
+  flags: boolean,
 ): { loss: tf.Scalar; grads: HeadParams } {
   return tf.tidy(() => {
     const n = x.shape[0];
@@ -50,11 +60,13 @@ export function headGradientsTransposeFlags(
     const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), p.w2.shape[1]);
     const loss = tf.neg(tf.mean(tf.sum(tf.mul(logp, onehot), 1))) as tf.Scalar;
     const dz = tf.div(tf.sub(tf.exp(logp), onehot), n); // [N, C]
-    const w2 = tf.matMul(d, dz, true, false) as tf.Tensor2D; // dᵀ·dz [512, C]
+    const product = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor2D =>
+      flags ? tf.matMul(a, b, ta, tb) : tf.matMul(ta ? tf.transpose(a) : a, tb ? tf.transpose(b) : b);
+    const w2 = product(d, dz, true, false); // dᵀ·dz [512, C]
     const b2 = tf.sum(dz, 0) as tf.Tensor1D;
-    const dd = tf.matMul(dz, p.w2, false, true); // dz·W2ᵀ [N, 512]
-    const dpre = tf.mul(tf.mul(dd, mask), tf.step(pre));
-    const w1 = tf.matMul(x, dpre, true, false) as tf.Tensor2D; // xᵀ·dpre [2048, 512]
+    const dd = product(dz, p.w2, false, true); // dz·W2ᵀ [N, 512]
+    const dpre = tf.mul(tf.mul(dd, mask), tf.step(pre)) as tf.Tensor2D;
+    const w1 = product(x, dpre, true, false); // xᵀ·dpre [2048, 512]
     const b1 = tf.sum(dpre, 0) as tf.Tensor1D;
     return { loss, grads: { w1, b1, w2, b2 } };
   });
@@ -76,19 +88,23 @@ export interface HeadStepResult {
   batch: number;
   /** Timed steps per variant. */
   steps: number;
-  /** Our step (explicit transposes), median ms. */
+  /** Our step (training's: the dense kernel for x·W1, the fused Adam pass), median ms. */
   oursMs: number;
-  /** The same step with matMul's transpose flags, median ms. */
+  /** The step in tfjs's ops only (explicit transposes), median ms. */
+  tfjsOpsMs: number;
+  /** The same with matMul's transpose flags, median ms. */
   transposeFlagsMs: number;
   /** The gradients alone (forward and backward, no Adam) in our step, median ms. */
   oursGradientsMs: number;
+  /** The gradients alone in tfjs's ops, median ms. */
+  tfjsOpsGradientsMs: number;
   /** The gradients alone with matMul's transpose flags, median ms. */
   transposeFlagsGradientsMs: number;
   /** The largest product alone, `xᵀ·dpre` ([2048, N]·[N, 512]), as `matMul(transpose(x), dpre)`, median ms. */
   productOursMs: number;
   /** The same product as `matMul(x, dpre, true, false)`, median ms. */
   productTransposeFlagsMs: number;
-  /** Largest difference between the two variants' gradients on one batch. */
+  /** Largest difference between the variants' gradients on one batch (tfjs's ops against ours and the flags'). */
   maxGradientDifference: number;
 }
 
@@ -164,29 +180,34 @@ export async function benchHeadStep(options: HeadStepOptions = {}): Promise<Head
     return median(ms);
   };
 
-  // Same gradients from both forms, on one batch.
+  // Same gradients from every form, on one batch.
   const p: HeadParams = initHead(config, createRng(1));
   const x = tf.tensor2d(rows.flatMap((r) => Array.from(r)), [batch, EMBEDDING_SIZE]);
   const mask = tf.ones([batch, config.hiddenSize]) as tf.Tensor2D;
-  const a = headGradients(p, x, labels, mask);
-  const b = headGradientsTransposeFlags(p, x, labels, mask);
+  const reference = headGradientsTfjs(p, x, labels, mask, false);
   let diff = 0;
-  for (const k of ["w1", "b1", "w2", "b2"] as const) {
-    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a.grads[k], b.grads[k]))).dataSync()[0]!);
-    diff = Math.max(diff, d);
+  for (const other of [headGradients(p, x, labels, mask), headGradientsTfjs(p, x, labels, mask, true)]) {
+    for (const k of ["w1", "b1", "w2", "b2"] as const) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(reference.grads[k], other.grads[k]))).dataSync()[0]!);
+      diff = Math.max(diff, d);
+    }
+    tf.dispose([other.loss, ...Object.values(other.grads)]);
   }
-  tf.dispose([x, mask, a.loss, b.loss, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  tf.dispose([x, mask, reference.loss, ...Object.values(reference.grads)]);
   disposeHead(p);
 
   const ours = await run(headGradients);
-  const flags = await run(headGradientsTransposeFlags);
+  const ops = await run((p, x, labels, mask) => headGradientsTfjs(p, x, labels, mask, false));
+  const flags = await run((p, x, labels, mask) => headGradientsTfjs(p, x, labels, mask, true));
   return {
     backend: tf.getBackend(),
     batch,
     steps,
     oursMs: ours.step,
+    tfjsOpsMs: ops.step,
     transposeFlagsMs: flags.step,
     oursGradientsMs: ours.grads,
+    tfjsOpsGradientsMs: ops.grads,
     transposeFlagsGradientsMs: flags.grads,
     productOursMs: product((x, d) => tf.matMul(tf.transpose(x), d)),
     productTransposeFlagsMs: product((x, d) => tf.matMul(x, d, true, false)),

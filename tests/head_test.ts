@@ -4,6 +4,7 @@ import { initBackend } from "../lib/trunk/backend.ts";
 import { type AdamState, adamStep, initAdam } from "../lib/train/adam.ts";
 import { disposeHead, headConfig, headLogProbs, type HeadParams, initHead } from "../lib/model/head.ts";
 import { dropoutMask, headGradients, nllLoss } from "../lib/train/gradients.ts";
+import { dense } from "../lib/model/dense_kernel.ts";
 import { createRng } from "../lib/util/rng.ts";
 
 await initBackend("wasm");
@@ -220,5 +221,81 @@ Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit fo
   disposeHead(p);
   disposeHead(state.m);
   disposeHead(state.v);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("adamStep() on wasm flushes gradients below 2⁻⁵⁷ and subnormal moments to zero; θ stays the ops' bit for bit", () => {
+  const before = tf.memory().numTensors;
+  const shape: [number, number] = [64, 64];
+  const rng = createRng(9);
+  // A mix of ordinary, tiny (their squares are subnormal) and zero gradients.
+  const gs = Float32Array.from(
+    { length: 64 * 64 },
+    (_, i) => [0.3, 1e-20, -3e-19, 0, 1e-12][i % 5]! * rng.uniform(0.5, 1),
+  );
+  const theta0 = Float32Array.from({ length: 64 * 64 }, () => rng.uniform(-0.02, 0.02));
+  const p: HeadParams = {
+    w1: tf.tensor2d(theta0, shape),
+    b1: tf.zeros([1]),
+    w2: tf.zeros([1, 1]),
+    b2: tf.zeros([1]),
+  };
+  const state = initAdam(p);
+  const g = tf.tensor2d(gs, shape);
+  const cfg = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const grads: HeadParams = { w1: g, b1: tf.zeros([1]), w2: tf.zeros([1, 1]), b2: tf.zeros([1]) };
+  adamStep(p, grads, state, cfg);
+  const [m, v, next] = tf.tidy(() => {
+    const theta = tf.tensor2d(theta0, shape);
+    const m = tf.mul(g, 1 - cfg.beta1);
+    const v = tf.mul(tf.square(g), 1 - cfg.beta2);
+    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - cfg.beta2)), cfg.eps);
+    return [m, v, tf.sub(theta, tf.mul(tf.div(m, denom), cfg.lr / (1 - cfg.beta1)))];
+  });
+  const [pt, mt, vt] = [p.w1.dataSync(), state.m.w1.dataSync(), state.v.w1.dataSync()];
+  const [pw, mw, vw] = [next!.dataSync(), m!.dataSync(), v!.dataSync()];
+  let flushed = 0;
+  for (let i = 0; i < gs.length; i++) {
+    assertEquals(pt[i], pw[i], `θ[${i}] (g = ${gs[i]})`);
+    const tiny = Math.abs(gs[i]!) < 2 ** -57;
+    if (tiny && gs[i] !== 0) flushed++;
+    assertEquals(mt[i], tiny ? 0 : mw[i], `m[${i}] (g = ${gs[i]})`);
+    assertEquals(vt[i], tiny || vw[i]! < 2 ** -126 ? 0 : vw[i], `v[${i}] (g = ${gs[i]})`);
+  }
+  assert(flushed > 1000, `${flushed} gradients flushed`);
+  tf.dispose([m, v, next]);
+  disposeHead(grads);
+  disposeHead(p);
+  disposeHead(state.m);
+  disposeHead(state.v);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("dense() (x·W + b in one pass on wasm, no repacking of W) equals matMul + add within rounding, for any number of rows", () => {
+  const before = tf.memory().numTensors;
+  const rng = createRng(5);
+  for (
+    const [rows, k, j] of [[16, 2048, 512], [11, 2048, 512], [1, 64, 8], [7, 40, 24], [3, 16, 6]] as const
+  ) {
+    const x = tf.tensor2d(Float32Array.from({ length: rows * k }, () => rng.uniform(0, 3)), [rows, k]);
+    const w = tf.tensor2d(Float32Array.from({ length: k * j }, () => rng.uniform(-0.05, 0.05)), [k, j]);
+    const b = tf.tensor1d(Float32Array.from({ length: j }, () => rng.uniform(-1, 1)));
+    const out = dense(x, w, b);
+    assertEquals(out.shape, [rows, j]);
+    const got = out.dataSync();
+    // float64 reference
+    const xv = x.dataSync(), wv = w.dataSync(), bv = b.dataSync();
+    let worst = 0, scale = 0;
+    for (let n = 0; n < rows; n++) {
+      for (let c = 0; c < j; c++) {
+        let s = bv[c]!;
+        for (let i = 0; i < k; i++) s += xv[n * k + i]! * wv[i * j + c]!;
+        worst = Math.max(worst, Math.abs(s - got[n * j + c]!));
+        scale = Math.max(scale, Math.abs(s));
+      }
+    }
+    assert(worst <= 1e-5 * Math.max(1, scale), `${rows}×${k}·${k}×${j}: off by ${worst} (scale ${scale})`);
+    tf.dispose([x, w, b, out]);
+  }
   assertEquals(tf.memory().numTensors, before);
 });

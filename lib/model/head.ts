@@ -15,6 +15,7 @@
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { Rng } from "../util/rng.ts";
 import { EMBEDDING_SIZE } from "../trunk/facts.ts";
+import { dense } from "./dense_kernel.ts";
 
 /** Shape of the head. */
 export interface HeadConfig {
@@ -81,7 +82,7 @@ export function disposeHead(p: HeadParams): void {
  */
 export function headLogProbs(p: HeadParams, x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const h = tf.relu(tf.add(tf.matMul(x, p.w1), p.b1)); // [N, 512]
+    const h = tf.relu(dense(x, p.w1, p.b1)); // [N, 512]
     return tf.logSoftmax(tf.add(tf.matMul(h, p.w2), p.b2)) as tf.Tensor2D; // [N, C]
   });
 }

@@ -5,14 +5,16 @@
  *   dL/dz = (softmax(z) − onehot(y)) / N         (NLL on LogSoftmax)
  *
  * then back through the second linear layer, dropout and ReLU to W1 and b1.
- * Every matrix product is a plain `matMul(a, b)` of already-transposed
- * operands: tfjs-wasm's matMul with `transposeA/B` set is much slower
- * (bench/: 6–8× for `xᵀ·dpre`, 1.7× for a whole step, where Adam's update
- * costs more than the gradients).
+ * x·W1 + b1 is `dense` (model/dense_kernel.ts: on wasm it reads W1 where it
+ * is, where tfjs's matMul would repack the new W1 of every step). Every other
+ * product is a plain `matMul(a, b)` of already-transposed operands:
+ * tfjs-wasm's matMul with `transposeA/B` set is much slower (bench/: 6–8×
+ * for `xᵀ·dpre`).
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { HeadParams } from "../model/head.ts";
+import { dense } from "../model/dense_kernel.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**
@@ -50,7 +52,7 @@ export function headGradients(
   return tf.tidy(() => {
     const n = x.shape[0];
     // Forward, keeping what the backward pass needs.
-    const pre = tf.add(tf.matMul(x, p.w1), p.b1); // [N, 512]
+    const pre = dense(x, p.w1, p.b1); // [N, 512]
     const h = tf.relu(pre);
     const d = tf.mul(h, mask); // dropout
     const z = tf.add(tf.matMul(d, p.w2), p.b2); // [N, C]
