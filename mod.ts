@@ -35,7 +35,14 @@
 // Embed: photos → 2048-d embeddings.
 export { type Embedder, openEmbedder, type OpenEmbedderOptions } from "./lib/embed/embedder.ts";
 // The trunk's arithmetic: float32 (the default) or int8 (`precision: "int8"` in `openEmbedder`).
-export { type Precision, type PrecisionChoice, PRECISIONS } from "./lib/trunk/precision.ts";
+export {
+  DEFAULT_PRECISION,
+  type Precision,
+  PRECISION_REQUESTS,
+  type PrecisionChoice,
+  type PrecisionRequest,
+  PRECISIONS,
+} from "./lib/trunk/precision.ts";
 // Data: what photos there are.
 export type { Dataset } from "./lib/data/sample.ts";
 export { scanDataset } from "./lib/data/scan.ts";

@@ -201,6 +201,8 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
         ...CLI_PERMS,
         "bench/trunk.ts",
         ...args,
+        // Rows that name no precision are float32's, as before int8 became the default.
+        ...(args.some((a) => a.startsWith("--precision")) ? [] : ["--precision=fp32"]),
         "--views",
         viewsDir,
       ], {
@@ -494,6 +496,8 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           out,
           "--json",
           ...extra,
+          // Rows that name no precision are float32's (their models then predict at float32).
+          ...(extra.includes("--precision") ? [] : ["--precision", "fp32"]),
         ], { cwd: ROOT });
         const j = m.code === 0 ? lastJson(m.stdout) : undefined;
         if (!j) return skip(id, label, "s", `failed: ${failure(m)}`);
@@ -958,17 +962,17 @@ function speedRoundTwoTargets(rows: Row[], cores: number): Target[] {
   const row = (id: string) => rows.find((r) => r.id === id);
   const v = (id: string) => row(id)?.value ?? null;
   const targets: Target[] = [];
-  // The three speed targets, for the default (float32) trunk and for the int8 path, which is not the default.
+  // The three speed targets, for the float32 trunk and for the int8 path, the default (auto) where it runs.
   const variants = [
     {
-      label: "",
+      label: "--precision fp32: ",
       pool: "trunk.pool",
       all: "predict.all",
       cold: "train.default.cold",
       poolNote: ", the better batch",
     },
     {
-      label: "--precision int8: ",
+      label: "default (auto: int8 where it runs): ",
       pool: "trunk.int8.pool",
       all: "predict.all.int8",
       cold: "train.default.cold.int8",

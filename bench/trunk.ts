@@ -22,7 +22,12 @@ import { loadView } from "../lib/image/load_view.ts";
 import { createPool } from "../lib/embed/pool.ts";
 import { toInputTensor } from "../lib/trunk/preprocess.ts";
 import { loadTrunk } from "../lib/trunk/load.ts";
-import { parsePrecision, type Precision } from "../lib/trunk/precision.ts";
+import {
+  DEFAULT_PRECISION,
+  parsePrecision,
+  type Precision,
+  type PrecisionRequest,
+} from "../lib/trunk/precision.ts";
 import { VIEW_SIZE } from "../lib/image/view.ts";
 import { listPhotos } from "./_views.ts";
 
@@ -44,8 +49,8 @@ export interface TrunkBenchOptions {
   views: string[];
   /** Pool size (pool mode). @default navigator.hardwareConcurrency */
   workers?: number;
-  /** The trunk's arithmetic. @default "fp32" */
-  precision?: Precision;
+  /** The trunk's arithmetic (`auto`: int8 where it runs). @default "auto" */
+  precision?: PrecisionRequest;
 }
 
 /** What {@linkcode benchTrunk} measured. */
@@ -84,7 +89,7 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
   if (views.length === 0) throw new Error("No views to embed: expected 224×224 PNG files");
   const t0 = performance.now();
   if (mode === "thread") {
-    const trunk = await loadTrunk({ backend: "wasm", precision: options.precision ?? "fp32" });
+    const trunk = await loadTrunk({ backend: "wasm", precision: options.precision ?? DEFAULT_PRECISION });
     const startSeconds = (performance.now() - t0) / 1000;
     const pixels: Uint8Array[] = [];
     for (let i = 0; i < batch; i++) pixels.push(await loadView(views[i % views.length]!, "centre"));
@@ -121,7 +126,7 @@ export async function benchTrunk(options: TrunkBenchOptions): Promise<TrunkBench
     workers,
     backend: "wasm",
     batchSize: batch,
-    precision: options.precision ?? "fp32",
+    precision: options.precision ?? DEFAULT_PRECISION,
   });
   try {
     const startSeconds = (performance.now() - t0) / 1000;
@@ -179,7 +184,7 @@ if (import.meta.main) {
     images: Number(values.images ?? 8),
     views: await listPhotos(values.views ?? "."),
     ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
-    precision: parsePrecision(values.precision ?? "fp32"),
+    precision: parsePrecision(values.precision ?? DEFAULT_PRECISION),
   });
   console.log(JSON.stringify(result));
 }

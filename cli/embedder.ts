@@ -38,7 +38,9 @@ export async function openEmbedderFor(
   const modelPrecision = modelDir
     ? await (await import("../lib/model/mod.ts")).readModelPrecision(modelDir).catch(() => undefined)
     : undefined;
-  const precision = askedPrecision(values) ?? modelPrecision ?? "fp32";
+  // An explicit fp32 or int8 wins; else (nothing, or auto) the model's, else auto.
+  const asked = askedPrecision(values);
+  const precision = (asked === "auto" ? undefined : asked) ?? modelPrecision ?? "auto";
   return await rocks.openEmbedder({
     precision,
     backend: parseBackendName(values.backend ?? "auto"),
@@ -50,8 +52,10 @@ export async function openEmbedderFor(
 }
 
 /** `--precision`, checked (a usage error names the choices), or undefined when not given. */
-export function askedPrecision(values: Pick<EmbedderValues, "precision">): "fp32" | "int8" | undefined {
-  return oneOf(values, "precision", ["fp32", "int8"] as const);
+export function askedPrecision(
+  values: Pick<EmbedderValues, "precision">,
+): "auto" | "fp32" | "int8" | undefined {
+  return oneOf(values, "precision", ["auto", "fp32", "int8"] as const);
 }
 
 /**
@@ -71,6 +75,6 @@ export async function loadModelFor(
   const precision = askedPrecision(values);
   return await rocks.loadClassifier(modelDir, {
     trunkSha256: embedder.trunk.sha256,
-    ...(precision ? { precision } : {}),
+    ...(precision && precision !== "auto" ? { precision } : {}),
   });
 }

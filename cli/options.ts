@@ -33,12 +33,12 @@ export const cache = valued(
 export const noCache = flag("no-cache", "embed without the cache");
 /** `--max-pixels N`. */
 export const maxPixels = valued("max-pixels", "N", "skip photos larger than N pixels (default 100000000)");
-/** `--precision fp32|int8`. */
+/** `--precision auto|fp32|int8`. */
 export const precision = valued(
   "precision",
   "P",
-  "fp32|int8: the trunk's arithmetic; int8 is about 2x faster on WASM, embeddings within cosine 0.995 " +
-    "(default fp32; a model's own when it is used)",
+  "auto|fp32|int8: the trunk's arithmetic; int8 is about 2x faster on WASM, embeddings within cosine " +
+    "0.995 of fp32's (default auto: int8 where it runs, else fp32; a model's own when it is used)",
 );
 /** The options `openEmbedderFor()` reads. */
 export const EMBEDDER_OPTIONS = [backend, workers, cache, noCache, maxPixels, precision] as const;

@@ -19,7 +19,7 @@ const jobs: EmbedJob[] = [
   { path: `${dir.path}/missing.png`, view: "centre" },
   ...photos.slice(0, 2).map((path) => ({ path, view: "crop:7" as const })),
 ];
-/** What one thread gives for `jobs`: the results every pool run must equal. */
+/** What one thread gives for `jobs` (float32, as the pools here run): the results every pool run must equal. */
 let referenceRun: Promise<EmbedResult[]> | undefined;
 const reference = async () => await (referenceRun ??= testEmbedder().then((e) => e.embed(jobs)));
 
@@ -36,7 +36,7 @@ function sameResults(a: EmbedResult[], b: EmbedResult[], what: string) {
 }
 
 Deno.test("createPool() gives the same embeddings, in the same order, as one thread", async () => {
-  const pool = await createPool({ workers: 2 });
+  const pool = await createPool({ workers: 2, precision: "fp32" }); // as the reference
   try {
     assertEquals(pool.size, 2);
     const progress: number[] = [];
@@ -56,6 +56,7 @@ Deno.test("createPool() loses no photo when a worker dies mid-run", async () => 
   // worker took 5 of the 6 chunks on a busy machine).
   const pool = await createPool({
     workers: 2,
+    precision: "fp32",
     batchSize: 1,
     crashAfter: 0,
     onWorkerError: (m) => warnings.push(m),
@@ -82,14 +83,14 @@ Deno.test("openEmbedder() starts its workers at the first photo the cache lacks,
   await using dir = await tempDir("rocks-lazy-");
   const cache = dir.path;
   const some = jobs.slice(0, 3);
-  const first = await openEmbedder({ workers: 2, backend: "wasm", cache });
+  const first = await openEmbedder({ workers: 2, backend: "wasm", cache, precision: "fp32" });
   assertEquals(first.started, false);
   assertEquals(first.trunk.sha256, await manifestSha256()); // the cache is keyed before any trunk loads
   sameResults(await first.embed(some), (await reference()).slice(0, 3), "cold");
   assertEquals(first.started, true);
   first.close();
   // Every embedding cached: no worker starts, the results are the same.
-  const second = await openEmbedder({ workers: 2, backend: "wasm", cache });
+  const second = await openEmbedder({ workers: 2, backend: "wasm", cache, precision: "fp32" });
   const counted = countingEmbedder(second, () => {});
   sameResults(await counted.embed(some), (await reference()).slice(0, 3), "warm");
   assertEquals(counted.started, false);

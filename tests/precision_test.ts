@@ -8,12 +8,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { assert, assertEquals } from "./_assert.ts";
 import { testTrunk } from "./_trunk.ts";
 import { fileTempDir, runCli, SPACE_ROCKS, writeTextureDataset } from "./_helpers.ts";
-import { loadTrunk } from "../lib/trunk/load.ts";
+import { loadTrunk, precisionHere } from "../lib/trunk/load.ts";
 import {
   choosePrecision,
+  DEFAULT_PRECISION,
   embeddingKey,
   INT8_CALIBRATED_FOR,
   int8ActivationRanges,
+  parsePrecision,
+  PRECISION_REQUESTS,
 } from "../lib/trunk/precision.ts";
 import { convSpecs } from "../lib/trunk/resnet50.ts";
 import { manifestSha256 } from "../lib/trunk/weights.ts";
@@ -86,6 +89,20 @@ Deno.test("int8 runs on wasm with relaxed SIMD only; elsewhere float32, and the 
   const old = choosePrecision("int8", "wasm", false);
   assertEquals([old.precision, old.asked], ["fp32", false]);
   assert(old.reason.includes("relaxed SIMD"), old.reason);
+});
+
+Deno.test("auto, the default, is int8 where int8 runs and float32 elsewhere, without a warning", () => {
+  assertEquals(DEFAULT_PRECISION, "auto");
+  const here = choosePrecision("auto", "wasm", true);
+  assertEquals([here.precision, here.asked], ["int8", true]);
+  assert(here.reason.includes("auto"), here.reason);
+  for (const [backend, kernel] of [["webgpu", true], ["cpu", true], ["wasm", false]] as const) {
+    const c = choosePrecision("auto", backend, kernel);
+    assertEquals([c.precision, c.asked], ["fp32", true], `${backend}, kernel ${kernel}`);
+    assert(c.reason.startsWith("auto: "), c.reason);
+  }
+  assertEquals(parsePrecision("auto"), "auto");
+  assertEquals(PRECISION_REQUESTS, ["auto", "fp32", "int8"]);
 });
 
 Deno.test("embeddingKey() keeps float32's key the weights' sha256 and gives int8 another", () => {
@@ -162,6 +179,48 @@ Deno.test("a model records int8; predict and info use it, and --precision fp32 a
   const bad = await runCli(["predict", model, photo, "--precision", "int4", ...common]);
   assertEquals(bad.code, 2);
   assert(bad.stderr.includes('Unknown --precision "int4"'), bad.stderr);
+});
+
+Deno.test("train without --precision runs the default (int8 where it runs); a float32 model predicts at float32, --precision auto included", async () => {
+  const data = `${dir}/data-auto`;
+  await writeTextureDataset(data, 3);
+  const common = ["--backend", "wasm", "--workers", "1", "--no-cache"];
+  const trainArgs = ["--augment", "none", "--epochs", "2", "--test-fraction", "0", "--json", ...common];
+  const expected = precisionHere("auto", "wasm").precision;
+  const byDefault = await runCli(["train", data, "--out", `${dir}/model-auto`, ...trainArgs]);
+  assertEquals(byDefault.code, 0, byDefault.stderr);
+  assertEquals(JSON.parse(byDefault.stdout).precision, expected);
+  assert(!byDefault.stderr.includes("warning"), byDefault.stderr);
+  const fp32Model = `${dir}/model-fp32`;
+  const fp32 = await runCli(["train", data, "--out", fp32Model, "--precision", "fp32", ...trainArgs]);
+  assertEquals(fp32.code, 0, fp32.stderr);
+  assertEquals(JSON.parse(await Deno.readTextFile(`${fp32Model}/rocks.json`)).trunk.precision, "fp32");
+  const photo = `${data}/speckle/speckle_000.png`;
+  const cache = `${dir}/cache-auto`;
+  for (const extra of [[], ["--precision", "auto"]]) {
+    const p = await runCli([
+      "predict",
+      fp32Model,
+      photo,
+      "--json",
+      ...extra,
+      "--backend",
+      "wasm",
+      "--cache",
+      cache,
+    ]);
+    assertEquals(p.code, 0, p.stderr);
+    assertEquals(JSON.parse(p.stdout).length, 1);
+  }
+  // The embeddings were float32's (the model's), not the default's: the cache holds float32's key only.
+  const stats = await runCli(["cache", "stats", cache, "--json"]);
+  assertEquals(stats.code, 0, stats.stderr);
+  assertEquals(Object.keys(JSON.parse(stats.stdout).caches[0].trunks), [
+    embeddingKey(await manifestSha256(), "fp32"),
+  ]);
+  const info = await runCli(["info", "--precision", "auto", "--backend", "wasm"]);
+  assertEquals(info.code, 0, info.stderr);
+  assert(info.stdout.includes(`Precision: ${expected}`), info.stdout);
 });
 
 globalThis.addEventListener("unload", () => int8.dispose());

@@ -53,7 +53,7 @@ Deno.test({
       { path: `${SPACE_ROCKS}/Basalt/Basalt_Cristobalite_s69-45539.jpg`, view: "centre" },
       { path: `${data}/stripes/stripes_000.png`, view: "crop:3" },
     ];
-    const wasmTrunk = await loadTrunk({ backend: "wasm" });
+    const wasmTrunk = await loadTrunk({ backend: "wasm", precision: "fp32" }); // WebGPU runs float32
     const onWasm = await trunkEmbedder(wasmTrunk).embed(jobs);
     // A classifier trained on WASM, to predict with both backends.
     const { classifier } = await trainFolder(trunkEmbedder(wasmTrunk), data, {

@@ -19,7 +19,7 @@ trunk, preprocessing, training options and scores.`,
   options: [
     backend,
     described(precision, {
-      help: "fp32|int8: say what this precision runs as here (default the model's, else fp32)",
+      help: "auto|fp32|int8: say what this precision runs as here (default the model's, else auto)",
     }),
     described(json, { help: "print one JSON object" }),
   ] as const,

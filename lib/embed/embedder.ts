@@ -9,7 +9,13 @@
 import type { BackendInfo, BackendName } from "../trunk/backend.ts";
 import { initBackend } from "../trunk/backend.ts";
 import { type LoadedTrunk, loadTrunk, precisionHere } from "../trunk/load.ts";
-import { embeddingKey, type Precision, type PrecisionChoice } from "../trunk/precision.ts";
+import {
+  DEFAULT_PRECISION,
+  embeddingKey,
+  type Precision,
+  type PrecisionChoice,
+  type PrecisionRequest,
+} from "../trunk/precision.ts";
 import {
   defaultWeightsLocation,
   localWeightsFolder,
@@ -102,10 +108,10 @@ export interface OpenEmbedderOptions {
    */
   workers?: number;
   /**
-   * The trunk's arithmetic: `int8` runs where it can (the wasm backend with relaxed SIMD), else float32
-   * with a warning. @default "fp32"
+   * The trunk's arithmetic: `auto` runs int8 where it can (the wasm backend with relaxed SIMD), else
+   * float32; `int8` the same, with a warning where it cannot; `fp32` float32. @default "auto"
    */
-  precision?: Precision;
+  precision?: PrecisionRequest;
   /** Cache folder, or `false` for none. @default false */
   cache?: string | false;
   /** Photos larger than this many pixels are refused. */
@@ -147,7 +153,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
     batchSize: options.batchSize ?? (onGpu ? 16 : 4),
   };
   // Decided here, before any worker starts, so the cache's key is known: the workers decide the same.
-  const precision = precisionHere(options.precision ?? "fp32", backend.name);
+  const precision = precisionHere(options.precision ?? DEFAULT_PRECISION, backend.name);
   if (!precision.asked) options.onWarning?.(precision.reason);
   let base: Embedder;
   if (workers === 0) {

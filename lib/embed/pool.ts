@@ -11,7 +11,7 @@
  * @module
  */
 import type { BackendInfo, BackendName } from "../trunk/backend.ts";
-import type { Precision } from "../trunk/precision.ts";
+import { DEFAULT_PRECISION, type Precision, type PrecisionRequest } from "../trunk/precision.ts";
 import { RocksError } from "../util/errors.ts";
 import { cutJobs, type EmbedFn, type EmbedJob, type EmbedResult } from "./job.ts";
 
@@ -23,8 +23,8 @@ export interface PoolOptions {
   backend?: BackendName;
   /** The weights folder. @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
-  /** The trunk's arithmetic (int8 where it can run, see `choosePrecision`). @default "fp32" */
-  precision?: Precision;
+  /** The trunk's arithmetic (`auto`: int8 where it can run, see `choosePrecision`). @default "auto" */
+  precision?: PrecisionRequest;
   /** Pixel limit per photo. */
   maxPixels?: number;
   /** Photos per trunk call inside a worker. @default 4 */
@@ -92,7 +92,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   const init = {
     type: "init",
     backend: options.backend ?? "auto",
-    precision: options.precision ?? "fp32",
+    precision: options.precision ?? DEFAULT_PRECISION,
     weightsDir: options.weightsDir,
     maxPixels: options.maxPixels,
     batchSize: options.batchSize,

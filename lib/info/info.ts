@@ -17,7 +17,7 @@ import type { ClassifierMeta } from "../model/classifier.ts";
 import { loadClassifier, readModelPrecision } from "../model/model_file.ts";
 import { describeConvKernel } from "../trunk/conv_kernel.ts";
 import { loadTrunk, precisionHere } from "../trunk/load.ts";
-import type { Precision, PrecisionChoice } from "../trunk/precision.ts";
+import { DEFAULT_PRECISION, type PrecisionChoice, type PrecisionRequest } from "../trunk/precision.ts";
 import { defaultWeightsLocation, WEIGHTS_MANIFEST } from "../trunk/weights.ts";
 import { RocksError } from "../util/errors.ts";
 import { VERSION } from "../util/version.ts";
@@ -101,7 +101,7 @@ export function versions(): Record<string, string> {
  * Requires --allow-read and --allow-env.
  * @param backend What to start (`auto` shows what auto picks).
  * @param modelDir A model folder to describe.
- * @param precision The precision asked (default: the model's, else `fp32`).
+ * @param precision The precision asked (default, or `auto`: the model's, else `auto`).
  * @example
  * ```ts
  * import { gatherInfo } from "../../mod.ts";
@@ -113,7 +113,7 @@ export function versions(): Record<string, string> {
 export async function gatherInfo(
   backend: BackendName = "auto",
   modelDir?: string,
-  precision?: Precision,
+  precision?: PrecisionRequest,
 ): Promise<RocksInfo> {
   const started = await initBackend(backend);
   const adapter = await probeGpu();
@@ -179,7 +179,7 @@ export async function gatherInfo(
   }
   // A model folder that cannot be read is reported below, by loadClassifier, in its words.
   const ofModel = modelDir ? await readModelPrecision(modelDir).catch(() => undefined) : undefined;
-  const asked = precision ?? ofModel ?? "fp32";
+  const asked = (precision === "auto" ? undefined : precision) ?? ofModel ?? DEFAULT_PRECISION;
   const info: RocksInfo = {
     versions: versions(),
     backend: started,

@@ -5,7 +5,13 @@
  */
 import { type BackendInfo, type BackendName, initBackend } from "./backend.ts";
 import { fastConvEnabled, fastConvUsesFma } from "./conv_kernel.ts";
-import { choosePrecision, int8ActivationRanges, type Precision, type PrecisionChoice } from "./precision.ts";
+import {
+  choosePrecision,
+  DEFAULT_PRECISION,
+  int8ActivationRanges,
+  type PrecisionChoice,
+  type PrecisionRequest,
+} from "./precision.ts";
 import { buildTrunk, type Trunk } from "./resnet50.ts";
 import { releaseArrays } from "./release.ts";
 import { loadResnetWeights } from "./weights.ts";
@@ -16,8 +22,8 @@ export interface LoadTrunkOptions {
   backend?: BackendName;
   /** The weights folder (or its URL). @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
-  /** `int8` runs where it can (see `choosePrecision`), else float32. @default "fp32" */
-  precision?: Precision;
+  /** `int8` runs where it can (see `choosePrecision`), else float32; `auto` picks int8 where it runs. @default "auto" */
+  precision?: PrecisionRequest;
 }
 
 /** A trunk ready to embed photos, with the backend it runs on. */
@@ -34,7 +40,7 @@ export interface LoadedTrunk extends Trunk {
  * @param backend The backend that runs the trunk.
  * @returns What runs and why.
  */
-export function precisionHere(precision: Precision, backend: string): PrecisionChoice {
+export function precisionHere(precision: PrecisionRequest, backend: string): PrecisionChoice {
   return choosePrecision(precision, backend, backend === "wasm" && fastConvEnabled() && fastConvUsesFma());
 }
 
@@ -58,7 +64,7 @@ export function precisionHere(precision: Precision, backend: string): PrecisionC
  */
 export async function loadTrunk(options: LoadTrunkOptions = {}): Promise<LoadedTrunk> {
   const backend = await initBackend(options.backend ?? "auto");
-  const precisionChoice = precisionHere(options.precision ?? "fp32", backend.name);
+  const precisionChoice = precisionHere(options.precision ?? DEFAULT_PRECISION, backend.name);
   const weights = await loadResnetWeights(options.weightsDir);
   const ranges = precisionChoice.precision === "int8" ? int8ActivationRanges() : undefined;
   const trunk = buildTrunk(weights, {

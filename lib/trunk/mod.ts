@@ -42,12 +42,15 @@ export { buildTrunk, type BuildTrunkOptions, type Trunk } from "./resnet50.ts";
 export {
   type ActivationRanges,
   choosePrecision,
+  DEFAULT_PRECISION,
   embeddingKey,
   INT8_CALIBRATED_FOR,
   int8ActivationRanges,
   parsePrecision,
   type Precision,
+  PRECISION_REQUESTS,
   type PrecisionChoice,
+  type PrecisionRequest,
   PRECISIONS,
 } from "./precision.ts";
 export { describeConvKernel, fastConvEnabled } from "./conv_kernel.ts";

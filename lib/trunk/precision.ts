@@ -20,6 +20,21 @@ export type Precision = "fp32" | "int8";
 export const PRECISIONS: readonly Precision[] = ["fp32", "int8"];
 
 /**
+ * What a caller may ask for: a precision, or `auto` (the default): int8
+ * where it runs (see {@linkcode choosePrecision}), else float32. On the Learn
+ * photos int8's embeddings stay within cosine 0.995 of float32's, photos the
+ * calibration never saw included, and grouped cross-validation scores the
+ * same (bench/README.md).
+ */
+export type PrecisionRequest = Precision | "auto";
+
+/** What `--precision` takes, the default first. */
+export const PRECISION_REQUESTS: readonly PrecisionRequest[] = ["auto", "fp32", "int8"];
+
+/** The precision asked for when none is given. */
+export const DEFAULT_PRECISION: PrecisionRequest = "auto";
+
+/**
  * Per-channel activation ranges of the tensors the int8 trunk quantizes, by
  * the convolution that reads them (a block's input is read by `branch2a` and,
  * in a block's first, `branch1`: it is listed once, under `branch2a`). A
@@ -29,13 +44,13 @@ export type ActivationRanges = ReadonlyMap<string, Float32Array>;
 
 /**
  * Parses a `--precision` value.
- * @param value `fp32` or `int8`.
- * @returns The precision.
+ * @param value `auto`, `fp32` or `int8`.
+ * @returns The request.
  * @throws {Error} On anything else (the message lists the choices).
  */
-export function parsePrecision(value: string): Precision {
-  if ((PRECISIONS as readonly string[]).includes(value)) return value as Precision;
-  throw new Error(`--precision must be one of ${PRECISIONS.join(", ")}, got "${value}"`);
+export function parsePrecision(value: string): PrecisionRequest {
+  if ((PRECISION_REQUESTS as readonly string[]).includes(value)) return value as PrecisionRequest;
+  throw new Error(`--precision must be one of ${PRECISION_REQUESTS.join(", ")}, got "${value}"`);
 }
 
 /**
@@ -79,7 +94,7 @@ export interface PrecisionChoice {
   precision: Precision;
   /** Why, in a few words (said by `rocks info`, and warned about when int8 was asked and cannot run). */
   reason: string;
-  /** Whether what was asked is what runs. */
+  /** Whether this is what was asked (`auto` is whatever it picks): false means warn. */
   asked: boolean;
 }
 
@@ -87,32 +102,41 @@ export interface PrecisionChoice {
  * What a request for `precision` on `backend` gives: int8 needs the `wasm`
  * backend, rocks' kernel (not `ROCKS_CONV=tfjs`) and relaxed SIMD; anywhere
  * else the trunk runs float32 (the reference, whose embeddings int8's stay
- * within cosine 0.995 of), and says so.
+ * within cosine 0.995 of), and says so. `auto` takes int8 where it runs and
+ * float32 elsewhere, without a warning.
  * @param precision What was asked.
  * @param backend The backend that runs the trunk.
  * @param kernel Whether rocks' kernel runs and has relaxed SIMD (`fastConvEnabled() && fastConvUsesFma()`).
  * @returns The choice.
  */
-export function choosePrecision(precision: Precision, backend: string, kernel: boolean): PrecisionChoice {
-  if (precision === "fp32") return { precision, reason: "float32, the reference", asked: true };
+export function choosePrecision(
+  precision: PrecisionRequest,
+  backend: string,
+  kernel: boolean,
+): PrecisionChoice {
+  if (precision === "fp32") return { precision, reason: "float32, the reference, as asked", asked: true };
+  const auto = precision === "auto";
+  const why = auto ? "auto" : "asked";
   if (backend !== "wasm") {
     return {
       precision: "fp32",
-      reason: `int8 runs on the wasm backend only, not ${backend}: float32`,
-      asked: false,
+      reason: `${auto ? "auto: " : ""}int8 runs on the wasm backend only, not ${backend}: float32`,
+      asked: auto,
     };
   }
   if (!kernel) {
     return {
       precision: "fp32",
-      reason:
-        "int8 needs rocks' kernel with relaxed SIMD, which this runtime lacks (or ROCKS_CONV=tfjs): float32",
-      asked: false,
+      reason: `${
+        auto ? "auto: " : ""
+      }int8 needs rocks' kernel with relaxed SIMD, which this runtime lacks (or ROCKS_CONV=tfjs): float32`,
+      asked: auto,
     };
   }
   return {
-    precision,
-    reason: "int8 (relaxed SIMD dot products, calibrated per channel; stem and res2a's input float32)",
+    precision: "int8",
+    reason:
+      `int8 (${why}; relaxed SIMD dot products, calibrated per channel; stem and res2a's input float32)`,
     asked: true,
   };
 }
