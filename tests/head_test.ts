@@ -172,6 +172,29 @@ Deno.test("headGradients() and adamStep() lower the loss on separable data", () 
   assertEquals(tf.memory().numTensors, before);
 });
 
+/** A "head" of W1 only (the other parameters one zero each): what Adam's W1-sized tests update. */
+function w1Only(w1: tf.Tensor2D): HeadParams {
+  return { w1, b1: tf.zeros([1]), w2: tf.zeros([1, 1]), b2: tf.zeros([1]) };
+}
+
+/** Adam's update written as tfjs ops (what every backend but wasm runs): the fused pass's reference. */
+function adamByOps(
+  theta: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  cfg: { lr: number; beta1: number; beta2: number; eps: number },
+  t: number,
+): tf.Tensor[] {
+  const stepSize = cfg.lr / (1 - cfg.beta1 ** t), sqrtBc2 = Math.sqrt(1 - cfg.beta2 ** t);
+  return tf.tidy(() => {
+    const m2 = tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
+    const v2 = tf.add(tf.mul(v, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(v2), sqrtBc2), cfg.eps);
+    return [m2, v2, tf.sub(theta, tf.mul(tf.div(m2, denom), stepSize))];
+  });
+}
+
 Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit for bit, three steps on a W1-sized tensor", () => {
   const before = tf.memory().numTensors;
   const shape: [number, number] = [2048, 512];
@@ -182,12 +205,7 @@ Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit fo
     return a;
   };
   const theta0 = draw(0.02);
-  const p: HeadParams = {
-    w1: tf.tensor2d(theta0, shape),
-    b1: tf.zeros([1]),
-    w2: tf.zeros([1, 1]),
-    b2: tf.zeros([1]),
-  };
+  const p = w1Only(tf.tensor2d(theta0, shape));
   const state = initAdam(p);
   // The reference: the same update written as tfjs ops (what every other backend runs).
   let theta: tf.Tensor = tf.tensor2d(theta0, shape),
@@ -196,15 +214,9 @@ Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit fo
   const cfg = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   for (let t = 1; t <= 3; t++) {
     const g = tf.tensor2d(draw(t === 2 ? 1e-6 : 0.5), shape); // tiny gradients too: ε matters there
-    const grads: HeadParams = { w1: g, b1: tf.zeros([1]), w2: tf.zeros([1, 1]), b2: tf.zeros([1]) };
+    const grads = w1Only(g);
     adamStep(p, grads, state, cfg);
-    const stepSize = cfg.lr / (1 - cfg.beta1 ** t), sqrtBc2 = Math.sqrt(1 - cfg.beta2 ** t);
-    const [m2, v2, next] = tf.tidy(() => {
-      const m2 = tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
-      const v2 = tf.add(tf.mul(v, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
-      const denom = tf.add(tf.div(tf.sqrt(v2), sqrtBc2), cfg.eps);
-      return [m2, v2, tf.sub(theta, tf.mul(tf.div(m2, denom), stepSize))];
-    });
+    const [m2, v2, next] = adamByOps(theta, m, v, g, cfg, t);
     tf.dispose([m, v, theta]);
     [m, v, theta] = [m2!, v2!, next!];
     disposeHead(grads);
@@ -218,9 +230,7 @@ Deno.test("adamStep() on wasm (one fused pass) equals tfjs's chain of ops bit fo
     }
   }
   tf.dispose([m, v, theta]);
-  disposeHead(p);
-  disposeHead(state.m);
-  disposeHead(state.v);
+  [p, state.m, state.v].forEach(disposeHead);
   assertEquals(tf.memory().numTensors, before);
 });
 
@@ -234,23 +244,15 @@ Deno.test("adamStep() on wasm flushes gradients below 2⁻⁵⁷ and subnormal m
     (_, i) => [0.3, 1e-20, -3e-19, 0, 1e-12][i % 5]! * rng.uniform(0.5, 1),
   );
   const theta0 = Float32Array.from({ length: 64 * 64 }, () => rng.uniform(-0.02, 0.02));
-  const p: HeadParams = {
-    w1: tf.tensor2d(theta0, shape),
-    b1: tf.zeros([1]),
-    w2: tf.zeros([1, 1]),
-    b2: tf.zeros([1]),
-  };
+  const p = w1Only(tf.tensor2d(theta0, shape));
   const state = initAdam(p);
   const g = tf.tensor2d(gs, shape);
   const cfg = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-  const grads: HeadParams = { w1: g, b1: tf.zeros([1]), w2: tf.zeros([1, 1]), b2: tf.zeros([1]) };
+  const grads = w1Only(g);
   adamStep(p, grads, state, cfg);
   const [m, v, next] = tf.tidy(() => {
-    const theta = tf.tensor2d(theta0, shape);
-    const m = tf.mul(g, 1 - cfg.beta1);
-    const v = tf.mul(tf.square(g), 1 - cfg.beta2);
-    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - cfg.beta2)), cfg.eps);
-    return [m, v, tf.sub(theta, tf.mul(tf.div(m, denom), cfg.lr / (1 - cfg.beta1)))];
+    const zeros = tf.zeros(shape);
+    return adamByOps(tf.tensor2d(theta0, shape), zeros, zeros, g, cfg, 1);
   });
   const [pt, mt, vt] = [p.w1.dataSync(), state.m.w1.dataSync(), state.v.w1.dataSync()];
   const [pw, mw, vw] = [next!.dataSync(), m!.dataSync(), v!.dataSync()];
@@ -264,10 +266,7 @@ Deno.test("adamStep() on wasm flushes gradients below 2⁻⁵⁷ and subnormal m
   }
   assert(flushed > 1000, `${flushed} gradients flushed`);
   tf.dispose([m, v, next]);
-  disposeHead(grads);
-  disposeHead(p);
-  disposeHead(state.m);
-  disposeHead(state.v);
+  [grads, p, state.m, state.v].forEach(disposeHead);
   assertEquals(tf.memory().numTensors, before);
 });
 
