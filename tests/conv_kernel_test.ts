@@ -14,6 +14,8 @@ import {
   registerFastConv,
 } from "../lib/trunk/conv_kernel.ts";
 import { convModuleBytes, hasRelaxedSimd } from "../lib/trunk/conv_wasm.ts";
+import { createRng } from "../lib/util/rng.ts";
+import { spaceToDepth2, spaceToDepthStemFilter } from "../lib/trunk/resnet50.ts";
 
 await initBackend("wasm");
 registerFastConv();
@@ -290,4 +292,47 @@ Deno.test("int8ConvFits() takes 16-channel multiples in, 8 out", () => {
   assert(int8ConvFits(64, 256));
   assert(!int8ConvFits(8, 64));
   assert(!int8ConvFits(64, 12));
+});
+
+Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceToDepthStemFilter) equals the 7×7 stride-2 one", () => {
+  const before = tf.memory().numTensors;
+  const rng = createRng(21);
+  const cout = 16;
+  const filter = Float32Array.from({ length: 7 * 7 * 3 * cout }, () => rng.uniform(-0.1, 0.1));
+  const bias = Float32Array.from({ length: cout }, () => rng.uniform(-1, 1));
+  registerFastConv();
+  for (const [n, side] of [[1, 38], [2, 30]] as const) {
+    const x = tf.tensor4d(Float32Array.from({ length: n * side * side * 3 }, () => rng.uniform(-120, 120)), [
+      n,
+      side,
+      side,
+      3,
+    ]);
+    const [want, got] = tf.tidy(() => {
+      const b = tf.tensor1d(bias);
+      const want = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(filter, [7, 7, 3, cout]), 2, "valid"), b));
+      const blocks = spaceToDepth2(x);
+      assertEquals(blocks.shape, [n, side / 2, side / 2, 12]);
+      const got = fastConv2d({
+        x: blocks,
+        filter: tf.tensor1d(packFilter(spaceToDepthStemFilter(filter, cout), [4, 4, 12, cout])),
+        bias: b,
+        kernelSize: 4,
+        stride: 1,
+        pad: 0,
+        outChannels: cout,
+        relu: true,
+      });
+      return [want.dataSync(), got.dataSync()];
+    });
+    assertEquals(got!.length, want!.length);
+    let worst = 0, scale = 0;
+    for (let i = 0; i < want!.length; i++) {
+      worst = Math.max(worst, Math.abs(got![i]! - want![i]!));
+      scale = Math.max(scale, Math.abs(want![i]!));
+    }
+    assert(scale > 1 && worst <= 1e-5 * scale, `[${n}, ${side}]: off by ${worst} (scale ${scale})`);
+    x.dispose();
+  }
+  assertEquals(tf.memory().numTensors, before);
 });

@@ -67,8 +67,8 @@ export function fastConvEnabled(): boolean {
 export function describeConvKernel(): string {
   if (!fastConvEnabled()) return "tfjs-wasm's own (XNNPACK), as ROCKS_CONV=tfjs asks";
   return fastConvUsesFma()
-    ? "rocks' FMA kernel (relaxed SIMD), Winograd for 3×3, tfjs-wasm's for the stem"
-    : "rocks' kernel with mul + add (no relaxed SIMD here), Winograd for 3×3, tfjs-wasm's for the stem";
+    ? "rocks' FMA kernel (relaxed SIMD), Winograd for 3×3, the stem as a 4×4 convolution of 2×2 blocks"
+    : "rocks' kernel with mul + add (no relaxed SIMD here), Winograd for 3×3, the stem on 2×2 blocks";
 }
 
 /** Whether the FMA build runs here (otherwise the kernel uses `mul` + `add`). */

@@ -53,6 +53,57 @@ interface Conv {
   fast: boolean;
   /** Set when the filter is int8 (`packFilterInt8`) and runs through `fastConv2dInt8`. */
   int8?: { scale: tf.Tensor1D; inverseActivationScale: tf.Tensor1D };
+  /** The stem's filter as {@linkcode spaceToDepthStemFilter} makes it, packed for `fastConv2d`. */
+  spaceToDepth?: tf.Tensor1D;
+}
+
+/**
+ * Each 2×2 block of pixels as one pixel of 4c channels, in the order
+ * (dy, dx, channel): `[n, h, w, c]` → `[n, h/2, w/2, 4c]` (h, w even).
+ * @param x The tensor.
+ * @returns The blocks; the caller owns them.
+ */
+export function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  // [n, h, w, c] → [n·h/2, 2, w/2, 2c] → [n·h/2, w/2, 2, 2c] → [n, h/2, w/2, 4c]
+  return tf.tidy(() =>
+    tf.reshape(tf.transpose(tf.reshape(x, [n * h / 2, 2, w / 2, 2 * c]), [0, 2, 1, 3]), [
+      n,
+      h / 2,
+      w / 2,
+      4 * c,
+    ])
+  );
+}
+
+/**
+ * The stem's 7×7, stride-2 filter on 3 channels rewritten as a 4×4, stride-1
+ * filter on 12 for {@linkcode spaceToDepth2}'s blocks of the padded input:
+ * tap (a, b) on the blocks is taps (2a + dy, 2b + dx) of the original, zero
+ * past 7. The same sums, on a shape rocks' kernel takes (its channels come in
+ * fours), where the 3-channel stem was left to tfjs-wasm's convolution.
+ * @param filter `[7, 7, 3, cout]`, HWIO.
+ * @param cout Output channels.
+ * @returns `[4, 4, 12, cout]`, HWIO.
+ */
+export function spaceToDepthStemFilter(filter: Float32Array, cout: number): Float32Array {
+  const out = new Float32Array(4 * 4 * 12 * cout);
+  for (let a = 0; a < 4; a++) {
+    for (let b = 0; b < 4; b++) {
+      for (let dy = 0; dy < 2; dy++) {
+        for (let dx = 0; dx < 2; dx++) {
+          const ky = 2 * a + dy, kx = 2 * b + dx;
+          if (ky >= 7 || kx >= 7) continue;
+          for (let c = 0; c < 3; c++) {
+            const to = ((a * 4 + b) * 12 + (dy * 2 + dx) * 3 + c) * cout;
+            const from = ((ky * 7 + kx) * 3 + c) * cout;
+            out.set(filter.subarray(from, from + cout), to);
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** Options for {@linkcode buildTrunk}. */
@@ -243,7 +294,11 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       : k === 3
       ? packWinogradFilter(filter, cin, cout)
       : packFilter(filter, [k, k, cin, cout]);
+    const stem = useFast && name === "conv1" && k === 7 && cin === 3 && stride === 2 && cout % 8 === 0
+      ? packFilter(spaceToDepthStemFilter(filter, cout), [4, 4, 12, cout])
+      : undefined;
     convs.set(name, {
+      ...(stem ? { spaceToDepth: tf.tensor1d(stem) } : {}),
       filter: packed ? tf.tensor1d(packed) : tf.tensor4d(filter, [k, k, cin, cout]),
       bias: tf.tensor1d(bias),
       k,
@@ -253,7 +308,9 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       fast,
     });
     // The wasm backend copies values into its own heap; other backends may keep the arrays.
-    if (tf.getBackend() === "wasm") releaseArrays(filter, bias, ...(packed ? [packed] : []));
+    if (tf.getBackend() === "wasm") {
+      releaseArrays(filter, bias, ...(packed ? [packed] : []), ...(stem ? [stem] : []));
+    }
   }
   const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
   const fcB = tf.tensor1d(fcBias);
@@ -300,11 +357,31 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     return relu ? tf.relu(sum) : sum;
   };
 
+  /**
+   * conv1 (7×7, stride 2, + bias, ReLU) on the padded input: on rocks' kernel
+   * as a 4×4 convolution of its 2×2 blocks where its sides are even, else as is.
+   */
+  const stem = (x: tf.Tensor4D): tf.Tensor4D => {
+    const c = convs.get("conv1")!;
+    const [n, h, w] = x.shape;
+    if (!c.spaceToDepth || h % 2 || w % 2) return conv(x, "conv1", true);
+    return fastConv2d({
+      x: spaceToDepth2(x),
+      filter: c.spaceToDepth,
+      bias: c.bias,
+      kernelSize: 4,
+      stride: 1,
+      pad: 0,
+      outChannels: c.cout,
+      relu: true,
+    });
+  };
+
   const forward = (input: tf.Tensor4D): tf.Tensor2D =>
     tf.tidy(() => {
       // Stem: [N, H, W, 3] → [N, H/4, W/4, 64]
       let x = tf.pad(input, [[0, 0], [3, 3], [3, 3], [0, 0]]);
-      x = conv(x, "conv1", true);
+      x = stem(x);
       x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
       x = tf.maxPool(x, 3, 2, "valid");
       // Bottleneck blocks: 1×1 → 3×3 → 1×1, plus the shortcut.
@@ -351,6 +428,7 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
         c.bias.dispose();
         c.int8?.scale.dispose();
         c.int8?.inverseActivationScale.dispose();
+        c.spaceToDepth?.dispose();
       }
       fcW.dispose();
       fcB.dispose();
