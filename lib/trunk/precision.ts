@@ -114,7 +114,7 @@ export function choosePrecision(
   backend: string,
   kernel: boolean,
 ): PrecisionChoice {
-  if (precision === "fp32") return { precision, reason: "float32, the reference, as asked", asked: true };
+  if (precision === "fp32") return { precision, reason: "float32, the reference", asked: true };
   const auto = precision === "auto";
   const why = auto ? "auto" : "asked";
   if (backend !== "wasm") {
