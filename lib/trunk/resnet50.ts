@@ -363,7 +363,7 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
    */
   const stem = (x: tf.Tensor4D): tf.Tensor4D => {
     const c = convs.get("conv1")!;
-    const [n, h, w] = x.shape;
+    const [, h, w] = x.shape;
     if (!c.spaceToDepth || h % 2 || w % 2) return conv(x, "conv1", true);
     return fastConv2d({
       x: spaceToDepth2(x),
