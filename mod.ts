@@ -69,6 +69,7 @@ export type { Classifier, ClassifierMeta } from "./lib/model/classifier.ts";
 export {
   loadClassifier,
   type LoadExpectations,
+  precisionForModel,
   readModelPrecision,
   saveClassifier,
 } from "./lib/model/model_file.ts";

@@ -6,9 +6,9 @@
  *
  * For comparison the same step is timed with the gradients in tfjs's ops
  * only (tfjs's `matMul` for x·W1, which repacks the new W1 every step), and
- * once more with the backward products
- * written as `matMul(a, b, transposeA, transposeB)`, which tfjs-wasm runs
- * far slower. All give the same gradients within rounding (checked here).
+ * once more with the backward products written as `matMul(a, b, transposeA,
+ * transposeB)`, which tfjs-wasm runs far slower. All give the same gradients
+ * within rounding (checked here).
  *
  * Prints one JSON object on stdout.
  *

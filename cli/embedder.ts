@@ -34,13 +34,7 @@ export async function openEmbedderFor(
   // No more workers than photos: predicting one photo needs one trunk.
   const workers = photos === undefined ? requested : Math.min(requested, Math.max(1, photos));
   const maxPixels = num(values, "max-pixels", { integer: true, min: 1 });
-  // A model folder that cannot be read is reported by loading it, right after, in loadClassifier's words.
-  const modelPrecision = modelDir
-    ? await (await import("../lib/model/mod.ts")).readModelPrecision(modelDir).catch(() => undefined)
-    : undefined;
-  // An explicit fp32 or int8 wins; else (nothing, or auto) the model's, else auto.
-  const asked = askedPrecision(values);
-  const precision = (asked === "auto" ? undefined : asked) ?? modelPrecision ?? "auto";
+  const precision = await rocks.precisionForModel(askedPrecision(values), modelDir);
   return await rocks.openEmbedder({
     precision,
     backend: parseBackendName(values.backend ?? "auto"),

@@ -14,10 +14,10 @@ import {
 } from "../trunk/backend.ts";
 import { defaultCacheDir } from "../embed/cache.ts";
 import type { ClassifierMeta } from "../model/classifier.ts";
-import { loadClassifier, readModelPrecision } from "../model/model_file.ts";
+import { loadClassifier, precisionForModel } from "../model/model_file.ts";
 import { describeConvKernel } from "../trunk/conv_kernel.ts";
 import { loadTrunk, precisionHere } from "../trunk/load.ts";
-import { DEFAULT_PRECISION, type PrecisionChoice, type PrecisionRequest } from "../trunk/precision.ts";
+import type { PrecisionChoice, PrecisionRequest } from "../trunk/precision.ts";
 import { defaultWeightsLocation, WEIGHTS_MANIFEST } from "../trunk/weights.ts";
 import { RocksError } from "../util/errors.ts";
 import { VERSION } from "../util/version.ts";
@@ -177,9 +177,7 @@ export async function gatherInfo(
   } catch {
     cacheDir = null;
   }
-  // A model folder that cannot be read is reported below, by loadClassifier, in its words.
-  const ofModel = modelDir ? await readModelPrecision(modelDir).catch(() => undefined) : undefined;
-  const asked = (precision === "auto" ? undefined : precision) ?? ofModel ?? DEFAULT_PRECISION;
+  const asked = await precisionForModel(precision, modelDir);
   const info: RocksInfo = {
     versions: versions(),
     backend: started,

@@ -35,6 +35,7 @@ export { type ClassScore, computeMetrics, type Metrics } from "./metrics.ts";
 export {
   loadClassifier,
   type LoadExpectations,
+  precisionForModel,
   readModelId,
   readModelPrecision,
   saveClassifier,

@@ -21,7 +21,7 @@ import {
 import { type HeadParams, PARAM_NAMES } from "./head.ts";
 import { RocksError } from "../util/errors.ts";
 import { sameNetwork } from "../trunk/weights.ts";
-import { type Precision, PRECISIONS } from "../trunk/precision.ts";
+import { DEFAULT_PRECISION, type Precision, type PrecisionRequest, PRECISIONS } from "../trunk/precision.ts";
 import { sha256Hex } from "../util/hash.ts";
 
 const LAYER_WEIGHT_NAMES: Record<typeof PARAM_NAMES[number], string> = {
@@ -451,6 +451,26 @@ export async function readModelPrecision(modelDir: string): Promise<Precision> {
     );
   }
   return precision;
+}
+
+/**
+ * The precision to embed at for a model: an explicit `fp32` or `int8` wins;
+ * otherwise (none asked, or `auto`) the model's own; otherwise the default
+ * (`auto`). A model folder that cannot be read counts as none here: loading
+ * it, next, reports why in `loadClassifier`'s words.
+ *
+ * Requires --allow-read.
+ * @param asked What the caller asked for, if anything.
+ * @param modelDir The model folder, if any.
+ * @returns The request to open the embedder with.
+ */
+export async function precisionForModel(
+  asked: PrecisionRequest | undefined,
+  modelDir: string | undefined,
+): Promise<PrecisionRequest> {
+  if (asked && asked !== "auto") return asked;
+  const ofModel = modelDir ? await readModelPrecision(modelDir).catch(() => undefined) : undefined;
+  return ofModel ?? DEFAULT_PRECISION;
 }
 
 /** `rocks.json` parsed, unchecked. */

@@ -115,28 +115,24 @@ export function choosePrecision(
   kernel: boolean,
 ): PrecisionChoice {
   if (precision === "fp32") return { precision, reason: "float32, the reference", asked: true };
+  // auto falls back to float32 without a warning (asked stays true), and its reasons say "auto".
   const auto = precision === "auto";
-  const why = auto ? "auto" : "asked";
-  if (backend !== "wasm") {
-    return {
-      precision: "fp32",
-      reason: `${auto ? "auto: " : ""}int8 runs on the wasm backend only, not ${backend}: float32`,
-      asked: auto,
-    };
-  }
+  const fallback = (why: string): PrecisionChoice => ({
+    precision: "fp32",
+    reason: `${auto ? "auto: " : ""}${why}: float32`,
+    asked: auto,
+  });
+  if (backend !== "wasm") return fallback(`int8 runs on the wasm backend only, not ${backend}`);
   if (!kernel) {
-    return {
-      precision: "fp32",
-      reason: `${
-        auto ? "auto: " : ""
-      }int8 needs rocks' kernel with relaxed SIMD, which this runtime lacks (or ROCKS_CONV=tfjs): float32`,
-      asked: auto,
-    };
+    return fallback(
+      "int8 needs rocks' kernel with relaxed SIMD, which this runtime lacks (or ROCKS_CONV=tfjs)",
+    );
   }
   return {
     precision: "int8",
-    reason:
-      `int8 (${why}; relaxed SIMD dot products, calibrated per channel; stem and res2a's input float32)`,
+    reason: `int8 (${
+      auto ? "auto" : "asked"
+    }; relaxed SIMD dot products, calibrated per channel; stem and res2a's input float32)`,
     asked: true,
   };
 }

@@ -294,11 +294,11 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       : k === 3
       ? packWinogradFilter(filter, cin, cout)
       : packFilter(filter, [k, k, cin, cout]);
-    const stem = useFast && name === "conv1" && k === 7 && cin === 3 && stride === 2 && cout % 8 === 0
+    const packedStem = useFast && name === "conv1" && k === 7 && cin === 3 && stride === 2 && cout % 8 === 0
       ? packFilter(spaceToDepthStemFilter(filter, cout), [4, 4, 12, cout])
       : undefined;
     convs.set(name, {
-      ...(stem ? { spaceToDepth: tf.tensor1d(stem) } : {}),
+      ...(packedStem ? { spaceToDepth: tf.tensor1d(packedStem) } : {}),
       filter: packed ? tf.tensor1d(packed) : tf.tensor4d(filter, [k, k, cin, cout]),
       bias: tf.tensor1d(bias),
       k,
@@ -309,7 +309,7 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     });
     // The wasm backend copies values into its own heap; other backends may keep the arrays.
     if (tf.getBackend() === "wasm") {
-      releaseArrays(filter, bias, ...(packed ? [packed] : []), ...(stem ? [stem] : []));
+      releaseArrays(filter, bias, ...(packed ? [packed] : []), ...(packedStem ? [packedStem] : []));
     }
   }
   const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
