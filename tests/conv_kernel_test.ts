@@ -4,6 +4,7 @@ import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
   fastConv2dInt8,
+  fastConv2dInt8Quantized,
   fastConvFits,
   fastConvUsesFma,
   int8ConvFits,
@@ -214,7 +215,7 @@ Deno.test("quantizeActivations() packs round(x / scale), clamped to 0…127, fou
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, ReLU), and close to the float32 convolution", () => {
+Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, ReLU), close to the float32 convolution, and quantizes for the next one as quantizeActivations does", () => {
   const before = tf.memory().numTensors;
   const cases = [
     { n: 1, h: 7, w: 5, cin: 16, cout: 8, k: 3, stride: 1 },
@@ -237,8 +238,7 @@ Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, Re
         const actScale = Float32Array.from({ length: c.cin }, (_, j) => (3 + (j % 5) * 0.4) / 127);
         const q = packFilterInt8(filter.dataSync() as Float32Array, [c.k, c.k, c.cin, c.cout], actScale);
         const inv = actScale.map((s) => 1 / s);
-        const got = fastConv2dInt8({
-          x: quantizeActivations(x, tf.tensor1d(inv)),
+        const args = {
           filter: tf.tensor1d(q.words, "int32"),
           scale: tf.tensor1d(q.scale),
           bias,
@@ -248,7 +248,8 @@ Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, Re
           outChannels: c.cout,
           relu,
           ...(residual ? { residual } : {}),
-        });
+        };
+        const got = fastConv2dInt8({ ...args, x: quantizeActivations(x, tf.tensor1d(inv)) });
         // The exact integer result, rebuilt in JS from the same bytes: the kernel's sums are exact in int32.
         const qa = quantizeInJs(x.dataSync() as Float32Array, inv);
         const bytes = new Int8Array(q.words.buffer);
@@ -282,6 +283,24 @@ Deno.test("fastConv2dInt8() is exactly scale · Σ qw·qa + bias (+ residual, Re
         assert(exact < 1e-6, `case ${i}: ${exact} from the integer result`);
         const close = relativeError(got, reference(x, filter, bias, c.stride, relu, residual));
         assert(close < 0.05, `case ${i}: ${close} from the float32 convolution`);
+
+        // Quantized in the epilogue for a next convolution: quantizeActivations' bytes, float32 kept or not.
+        if (c.cout % 16 === 0) {
+          const nextInverse = tf.tensor1d(Float32Array.from({ length: c.cout }, (_, j) => 20 + (j % 7) * 9));
+          const separate = quantizeActivations(got, nextInverse).dataSync();
+          for (const keepFloat of [true, false]) {
+            const fused = fastConv2dInt8Quantized({
+              ...args,
+              x: quantizeActivations(x, tf.tensor1d(inv)),
+              nextInverseScale: nextInverse,
+              keepFloat,
+            });
+            assertEquals(fused.quantized.shape, [c.n, oh, ow, c.cout / 4]);
+            assertEquals(Array.from(fused.quantized.dataSync()), Array.from(separate), `case ${i}`);
+            if (keepFloat) assertEquals(Array.from(fused.float!.dataSync()), Array.from(got.dataSync()));
+            else assertEquals(fused.float, undefined);
+          }
+        }
       });
     }
   }

@@ -217,6 +217,9 @@ interface ConvCall {
   rowBytes: number;
   /** The int8 GEMM's per-channel scales (0: the float32 GEMM). */
   scale: number;
+  /** int8 only: where the output goes quantized for the next convolution (0: nowhere), and its 1 / scales. */
+  outQ: number;
+  outInv: number;
 }
 
 /** Byte offset of input pixel (img, iy, ix)'s channel row, or `zero` (the padding row) outside the image. */
@@ -253,7 +256,7 @@ function directConv(c: ConvCall): void {
     }
     const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * taps * rowBytes)));
     const rest = [c.bias, c.out, c.residual, table!, pixels, cin, cout, taps, c.relu ? 1 : 0, blockGroups];
-    if (c.scale) c.fns.convI8!(c.filter, c.scale, ...rest);
+    if (c.scale) c.fns.convI8!(c.filter, c.scale, ...rest, c.outQ, c.outInv);
     else c.fns.conv(c.filter, ...rest);
   });
 }
@@ -332,11 +335,11 @@ function winogradConv(c: ConvCall): void {
 function prepareCall(
   { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
   int8: boolean,
-): { call: ConvCall; out: tf.TensorInfo; winograd: boolean } {
+): { call: ConvCall; outs: tf.TensorInfo[]; winograd: boolean } {
   const be = backend as WasmBackendLike;
-  const { x, filter, bias, residual, scale } = inputs as Record<string, tf.TensorInfo>;
-  const { kernelSize: k, stride, pad, outChannels: cout, relu, fma, winograd } =
-    attrs as unknown as FastConvAttrs;
+  const { x, filter, bias, residual, scale, outInv } = inputs as Record<string, tf.TensorInfo>;
+  const { kernelSize: k, stride, pad, outChannels: cout, relu, fma, winograd, floatOutput } =
+    attrs as unknown as FastConvAttrs & { floatOutput?: boolean };
   const [n, h, w, last] = x!.shape as [number, number, number, number];
   const cin = int8 ? last * 4 : last;
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
@@ -346,7 +349,11 @@ function prepareCall(
       `Winograd takes float32 3×3 filters, stride 1, pad 1, no residual; got ${k}×${k}, ${stride}, ${pad}`,
     );
   }
-  const out = be.makeOutput([n, oh, ow, cout], "float32");
+  // int8 may leave out the float32 output (floatOutput false) and add a quantized one (outInv given).
+  const out = !int8 || floatOutput !== false || !outInv
+    ? be.makeOutput([n, oh, ow, cout], "float32")
+    : undefined;
+  const outQ = int8 && outInv ? be.makeOutput([n, oh, ow, cout / 4], "int32") : undefined;
   const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
   const call: ConvCall = {
     be,
@@ -354,7 +361,7 @@ function prepareCall(
     x: offset(x!),
     filter: offset(filter!),
     bias: offset(bias!),
-    out: offset(out),
+    out: out ? offset(out) : 0,
     residual: residual ? offset(residual) : 0,
     n,
     h,
@@ -369,30 +376,33 @@ function prepareCall(
     relu,
     rowBytes: int8 ? cin : cin * 4,
     scale: int8 ? offset(scale!) : 0,
+    outQ: outQ ? offset(outQ) : 0,
+    outInv: outQ ? offset(outInv!) : 0,
   };
-  return { call, out, winograd: winograd === true };
+  return { call, outs: [out, outQ].filter((t) => t !== undefined), winograd: winograd === true };
 }
 
 function fastConvKernel(
   args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
 ): tf.TensorInfo {
-  const { call, out, winograd } = prepareCall(args, false);
+  const { call, outs, winograd } = prepareCall(args, false);
   if (winograd) winogradConv(call);
   else directConv(call);
-  return out;
+  return outs[0]!;
 }
 
 /**
  * The int8 convolution: x is `[N, H, W, cin/4]` int32 words, each holding 4
  * channels' 7-bit values (from {@linkcode quantizeActivations}); the filter is
- * {@linkcode packFilterInt8}'s bytes; out is float32.
+ * {@linkcode packFilterInt8}'s bytes; the output is float32, or its quantized
+ * words for the next convolution (input `outInv`), or both (in that order).
  */
 function fastConvI8Kernel(
   args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
-): tf.TensorInfo {
-  const { call, out } = prepareCall(args, true);
+): tf.TensorInfo | tf.TensorInfo[] {
+  const { call, outs } = prepareCall(args, true);
   directConv(call);
-  return out;
+  return outs.length === 1 ? outs[0]! : outs;
 }
 
 /** float32 `[N, H, W, C]` → int32 `[N, H, W, C/4]` of packed 7-bit values, by per-channel 1/scale. */
@@ -505,6 +515,35 @@ export function fastConv2dInt8(inputs: FastConvInt8Inputs): tf.Tensor4D {
     residual ? { x, filter, scale, bias, residual } : { x, filter, scale, bias },
     attrs as unknown as tf.NamedAttrMap,
   ) as tf.Tensor4D;
+}
+
+/** Inputs of {@linkcode fastConv2dInt8Quantized}: those of {@linkcode fastConv2dInt8}, and the next convolution's scales. */
+export interface FastConvInt8QuantizedInputs extends FastConvInt8Inputs {
+  /** `[cout]`: 1 / the next convolution's activation scales (its `quantizeActivations` argument). */
+  nextInverseScale: tf.Tensor1D;
+  /** Also return the float32 output (a residual or the pool reads it). */
+  keepFloat: boolean;
+}
+
+/**
+ * The int8 convolution whose output goes on, already quantized, to another
+ * int8 convolution: the same bytes as `quantizeActivations(fastConv2dInt8(…),
+ * nextInverseScale)`, made in the kernel's epilogue without that pass (and
+ * without the float32 tensor unless `keepFloat`).
+ * @param inputs Tensors, attributes, the next convolution's scales.
+ * @returns `quantized` (`[N, OH, OW, cout/4]` int32 words), and `float` when `keepFloat`.
+ */
+export function fastConv2dInt8Quantized(
+  inputs: FastConvInt8QuantizedInputs,
+): { quantized: tf.Tensor4D; float?: tf.Tensor4D } {
+  const { x, filter, scale, bias, residual, nextInverseScale, keepFloat, ...attrs } = inputs;
+  const outs = tf.engine().runKernel(
+    FAST_CONV_I8,
+    { x, filter, scale, bias, ...(residual ? { residual } : {}), outInv: nextInverseScale },
+    { ...attrs, floatOutput: keepFloat } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D | tf.Tensor4D[];
+  if (!Array.isArray(outs)) return { quantized: outs };
+  return { float: outs[0]!, quantized: outs[1]! };
 }
 
 /**

@@ -84,15 +84,18 @@ export const WINOGRAD_OUT_PARAMS = [
 /**
  * Parameters of `convI8`: the same implicit GEMM on 7-bit activations and
  * 8-bit weights (`i32x4.relaxed_dot_i8x16_i7x16_add_s`, 16 multiply-adds per
- * instruction), then out = act(scale[o] · Σ + bias[o] (+ residual)) in float32.
+ * instruction), then y = act(scale[o] · Σ + bias[o] (+ residual)) in float32.
  * Weights are packed `[cout/8][taps][cin/4][8][4]` (int8), input rows are
- * `cin` bytes (0…127) made by `quantize`.
+ * `cin` bytes (0…127) made by `quantize`. y is stored as float32 to `out`,
+ * and / or quantized for the next convolution to `outQ` exactly as
+ * `quantize` would (min(127, max(0, round(y · outInv[o])))), which saves
+ * that pass and the float32 tensor between two int8 convolutions.
  */
 export const CONV_I8_PARAMS = [
   "filter", // packed int8 weights
   "scale", // [cout] float32: weight scale · activation scale
   "bias", // [cout]
-  "out", // [pixels, cout] float32
+  "out", // [pixels, cout] float32, or 0 for none
   "residual", // [pixels, cout], or 0 for none
   "table", // [⌈pixels/ROWS⌉, taps, ROWS] input row pointers (byte rows)
   "pixels",
@@ -101,6 +104,8 @@ export const CONV_I8_PARAMS = [
   "taps",
   "relu",
   "blockGroups",
+  "outQ", // [pixels, cout] bytes (0…127) for the next int8 convolution, or 0 for none
+  "outInv", // [cout] float32: 1 / the next convolution's activation scale (with outQ)
 ] as const;
 
 /** Input channels `convI8` consumes per unrolled step: `cin` must be a multiple of this. */
@@ -185,11 +190,10 @@ function convBody(kind: GemmKind): Body {
   const b0 = f.local(V128),
     b1 = f.local(V128),
     a = f.local(V128),
-    bias0 = f.local(V128),
-    bias1 = f.local(V128),
-    scale0 = f.local(V128),
-    scale1 = f.local(V128),
-    t = f.local(V128);
+    bias = [f.local(V128), f.local(V128)] as const,
+    scale = [f.local(V128), f.local(V128)] as const,
+    t = [f.local(V128), f.local(V128)] as const,
+    po = f.local(I32);
   // Bytes of one panel's weights per input channel: 8 floats, or 8 int8 values.
   const panelShift = int8 ? 3 : 5;
 
@@ -202,12 +206,10 @@ function convBody(kind: GemmKind): Body {
     f.when(() => f.get(blockEnd).get(groups).op(OP.i32GtU), () => f.get(groups).set(blockEnd));
     f.i32(0).set(panel);
     f.doWhile(() => {
-      f.get(panel).i32(5).op(OP.i32Shl).set(o); // panel · 32 bytes of [cout] floats
-      f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(bias0);
-      f.get(P.bias).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(bias1);
-      if (int8) {
-        f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 0).set(scale0);
-        f.get(P.scale).get(o).op(OP.i32Add).mem(SIMD.load, 16).set(scale1);
+      f.get(panel).i32(5).op(OP.i32Shl).set(po); // panel · 32 bytes of [cout] floats
+      for (const h of [0, 1]) {
+        f.get(P.bias).get(po).op(OP.i32Add).mem(SIMD.load, h * 16).set(bias[h]!);
+        if (int8) f.get(P.scale).get(po).op(OP.i32Add).mem(SIMD.load, h * 16).set(scale[h]!);
       }
       // wPanel = filter + panel · taps · cin · (bytes per input channel)
       f.get(P.filter).get(panel).get(P.taps).op(OP.i32Mul).get(P.cin).op(OP.i32Mul).i32(panelShift).op(
@@ -220,8 +222,8 @@ function convBody(kind: GemmKind): Body {
           if (int8) {
             for (const h of [0, 1]) f.simd(SIMD.const, ...new Array(16).fill(0)).set(acc[2 * r + h]!);
           } else {
-            f.get(bias0).set(acc[2 * r]!);
-            f.get(bias1).set(acc[2 * r + 1]!);
+            f.get(bias[0]).set(acc[2 * r]!);
+            f.get(bias[1]).set(acc[2 * r + 1]!);
           }
         }
         f.get(wPanel).set(w);
@@ -254,7 +256,8 @@ function convBody(kind: GemmKind): Body {
           }, () => f.get(w).i32(128).op(OP.i32Add).tee(w).get(wEnd).op(OP.i32LtU));
           f.get(rowPtrs).i32(ROWS * 4).op(OP.i32Add).set(rowPtrs);
         }, () => f.stepLess(tap, 1, P.taps));
-        // Epilogue: (int8: scale, + bias), + residual, ReLU, store the rows that exist.
+        // Epilogue: (int8: scale, + bias), + residual, ReLU, store the rows that exist (int8: float32 and / or
+        // quantized for the next convolution).
         for (let r = 0; r < ROWS; r++) {
           f.when(
             () =>
@@ -265,22 +268,38 @@ function convBody(kind: GemmKind): Body {
                 OP.i32Shl,
               )
                 .set(o);
-              for (const [h, sc, bi] of [[0, scale0, bias0], [1, scale1, bias1]] as const) {
-                const x = acc[2 * r + h]!;
+              for (const h of [0, 1]) {
+                const x = acc[2 * r + h]!, y = t[h]!;
                 if (int8) {
-                  f.get(x).simd(SIMD.f32x4ConvertI32x4S).get(sc).simd(SIMD.f32x4Mul).get(bi).simd(
-                    SIMD.f32x4Add,
-                  );
+                  f.get(x).simd(SIMD.f32x4ConvertI32x4S).get(scale[h]!).simd(SIMD.f32x4Mul).get(bias[h]!)
+                    .simd(SIMD.f32x4Add);
                 } else f.get(x);
-                f.set(t);
+                f.set(y);
                 f.when(() => f.get(P.residual), () => {
-                  f.get(t).get(P.residual).get(o).op(OP.i32Add).mem(SIMD.load, h * 16).simd(SIMD.f32x4Add)
-                    .set(t);
+                  f.get(y).get(P.residual).get(o).op(OP.i32Add).mem(SIMD.load, h * 16).simd(SIMD.f32x4Add)
+                    .set(y);
                 });
                 f.when(() => f.get(P.relu), () => {
-                  relu(f, t);
+                  relu(f, y);
                 });
-                f.get(P.out).get(o).op(OP.i32Add).get(t).mem(SIMD.store, h * 16);
+                const store = () => f.get(P.out).get(o).op(OP.i32Add).get(y).mem(SIMD.store, h * 16);
+                if (int8) f.when(() => f.get(P.out), store);
+                else store();
+              }
+              if (int8) {
+                // The 8 values as the next convolution's 7-bit input: `quantize`'s steps, 8 bytes stored.
+                f.when(() => f.get(P.outQ), () => {
+                  f.get(P.outQ).get(o).i32(2).op(OP.i32ShrU).op(OP.i32Add); // outQ + q·cout + panel·8
+                  for (const h of [0, 1]) {
+                    f.get(t[h]!).get(P.outInv).get(po).op(OP.i32Add).mem(SIMD.load, h * 16).simd(
+                      SIMD.f32x4Mul,
+                    );
+                    quantizeSteps(f);
+                  }
+                  f.simd(SIMD.i16x8NarrowI32x4S);
+                  f.tee(t[0]!).get(t[0]!).simd(SIMD.i8x16NarrowI16x8U); // the 8 bytes twice: lane 0 is stored
+                  f.simd(SIMD.store64Lane, 3, 0, 0);
+                });
               }
             },
           );
@@ -297,8 +316,6 @@ function quantizeBody(): Body {
   const P = indices(QUANTIZE_PARAMS);
   const f = new Body(QUANTIZE_PARAMS.length);
   const p = f.local(I32), c = f.local(I32), x = Array.from({ length: 4 }, () => f.local(V128));
-  const max = f.local(V128);
-  f.simd(SIMD.const, ...new Uint8Array(new Float32Array([127, 127, 127, 127]).buffer)).set(max);
   f.when(() => f.get(P.pixels), () => {
     f.i32(0).set(p);
     f.doWhile(() => {
@@ -308,8 +325,9 @@ function quantizeBody(): Body {
           // x = min(127, round(src[c + 4k] · inv[c + 4k]))
           f.get(P.src).get(c).i32(2).op(OP.i32Shl).op(OP.i32Add).mem(SIMD.load, k * 16);
           f.get(P.inv).get(c).i32(2).op(OP.i32Shl).op(OP.i32Add).mem(SIMD.load, k * 16);
-          f.simd(SIMD.f32x4Mul).simd(SIMD.f32x4Nearest).get(max).simd(SIMD.f32x4Min)
-            .simd(SIMD.i32x4TruncSatF32x4S).set(x[k]!);
+          f.simd(SIMD.f32x4Mul);
+          quantizeSteps(f);
+          f.set(x[k]!);
         }
         // Narrow 4 × i32x4 → 16 bytes (negatives saturate to 0).
         f.get(P.dst).get(c).op(OP.i32Add);
@@ -323,6 +341,21 @@ function quantizeBody(): Body {
   });
   return f;
 }
+
+/**
+ * The f32x4 on the stack (x / scale) → i32x4 min(127, round-half-even(·)), truncated with saturation
+ * (a NaN becomes 0); the narrowing that follows clamps negatives to 0. One definition for `quantize`
+ * and `convI8`'s quantized output, so the two give the same bytes.
+ */
+function quantizeSteps(f: Body): Body {
+  // pmin and relaxed_trunc are one instruction each on x86 (min and trunc_sat are several). A NaN passes
+  // pmin and truncates to INT_MIN (x86) or 0 (Arm); both narrow to the byte 0, as trunc_sat's 0 does.
+  return f.simd(SIMD.f32x4Nearest).simd(SIMD.const, ...F32X4_127).simd(SIMD.f32x4Pmin)
+    .simd(SIMD.i32x4RelaxedTruncF32x4S);
+}
+
+/** The bytes of f32x4.splat(127). */
+const F32X4_127 = [...new Uint8Array(new Float32Array([127, 127, 127, 127]).buffer)];
 
 /** `a ± b` for two v128 locals, left on the stack. */
 function combine(f: Body, a: number, op: number, b: number): Body {

@@ -13,6 +13,7 @@ import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import {
   fastConv2d,
   fastConv2dInt8,
+  fastConv2dInt8Quantized,
   fastConvEnabled,
   fastConvFits,
   fastConvUsesFma,
@@ -340,7 +341,9 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     };
     if (c.int8) {
       const q = xq ?? quantizeActivations(x, c.int8.inverseActivationScale);
-      return fastConv2dInt8({ ...common, x: q, scale: c.int8.scale });
+      const y = fastConv2dInt8({ ...common, x: q, scale: c.int8.scale });
+      if (q !== xq) q.dispose();
+      return y;
     }
     // Every 3×3 here has stride 1 and "same" padding: Winograd.
     if (c.fast) return fastConv2d({ ...common, x, winograd: c.k === 3 });
@@ -354,7 +357,40 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     });
     if (!residual) return y;
     const sum = tf.add(y, residual) as tf.Tensor4D;
-    return relu ? tf.relu(sum) : sum;
+    y.dispose();
+    if (!relu) return sum;
+    const r = tf.relu(sum);
+    sum.dispose();
+    return r;
+  };
+
+  /**
+   * An int8 convolution (+ bias, + `residual`, ReLU) of already quantized `xq` whose output goes to the
+   * int8 convolution `next`: quantized with `next`'s scales in the kernel, and kept as float32 too when
+   * `keepFloat`.
+   */
+  const int8Into = (
+    xq: tf.Tensor4D,
+    name: string,
+    next: Conv,
+    keepFloat: boolean,
+    residual?: tf.Tensor4D,
+  ): { quantized: tf.Tensor4D; float?: tf.Tensor4D } => {
+    const c = convs.get(name)!;
+    return fastConv2dInt8Quantized({
+      x: xq,
+      filter: c.filter as tf.Tensor1D,
+      scale: c.int8!.scale,
+      bias: c.bias,
+      kernelSize: c.k,
+      stride: c.stride,
+      pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
+      outChannels: c.cout,
+      relu: true,
+      ...(residual ? { residual } : {}),
+      nextInverseScale: next.int8!.inverseActivationScale,
+      keepFloat,
+    });
   };
 
   /**
@@ -365,8 +401,9 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     const c = convs.get("conv1")!;
     const [, h, w] = x.shape;
     if (!c.spaceToDepth || h % 2 || w % 2) return conv(x, "conv1", true);
-    return fastConv2d({
-      x: spaceToDepth2(x),
+    const blocks = spaceToDepth2(x);
+    const y = fastConv2d({
+      x: blocks,
       filter: c.spaceToDepth,
       bias: c.bias,
       kernelSize: 4,
@@ -375,32 +412,64 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       outChannels: c.cout,
       relu: true,
     });
+    blocks.dispose();
+    return y;
   };
 
+  const blockNames = STAGES.flatMap(({ stage, blocks }) =>
+    Array.from({ length: blocks }, (_, b) => ({ block: `${stage}${"abcdef"[b]}`, first: b === 0 }))
+  );
+
+  // Each intermediate tensor is disposed as soon as nothing reads it, so the next one reuses its memory
+  // while that is still in cache, and a call holds a few activations at a time instead of all of them.
   const forward = (input: tf.Tensor4D): tf.Tensor2D =>
     tf.tidy(() => {
       // Stem: [N, H, W, 3] → [N, H/4, W/4, 64]
-      let x = tf.pad(input, [[0, 0], [3, 3], [3, 3], [0, 0]]);
-      x = stem(x);
-      x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-      x = tf.maxPool(x, 3, 2, "valid");
-      // Bottleneck blocks: 1×1 → 3×3 → 1×1, plus the shortcut.
-      for (const { stage, blocks } of STAGES) {
-        for (let b = 0; b < blocks; b++) {
-          const block = `${stage}${"abcdef"[b]}`;
-          const first = convs.get(`res${block}_branch2a`)!;
-          options.observe?.(`res${block}_branch2a`, x);
-          const xq = first.int8 ? quantizeActivations(x, first.int8.inverseActivationScale) : undefined;
-          let y = conv(x, `res${block}_branch2a`, true, undefined, xq);
-          options.observe?.(`res${block}_branch2b`, y);
-          y = conv(y, `res${block}_branch2b`, true);
-          options.observe?.(`res${block}_branch2c`, y);
-          const shortcut = b === 0 ? conv(x, `res${block}_branch1`, false, undefined, xq) : x;
-          x = conv(y, `res${block}_branch2c`, true, shortcut); // relu(conv(y) + shortcut)
+      const padded = tf.pad(input, [[0, 0], [3, 3], [3, 3], [0, 0]]);
+      const stemmed = stem(padded);
+      padded.dispose();
+      const pooledIn = tf.pad(stemmed, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      stemmed.dispose();
+      let x = tf.maxPool(pooledIn, 3, 2, "valid");
+      pooledIn.dispose();
+      // Bottleneck blocks: 1×1 → 3×3 → 1×1, plus the shortcut. On the int8 path, a convolution whose
+      // output feeds another int8 one hands it over already quantized (`xq`: the block input's bytes).
+      let xq: tf.Tensor4D | undefined;
+      blockNames.forEach(({ block, first }, i) => {
+        const [c2a, c2b, c2c] = ["2a", "2b", "2c"].map((br) => convs.get(`res${block}_branch${br}`)!);
+        const next = blockNames[i + 1] && convs.get(`res${blockNames[i + 1]!.block}_branch2a`);
+        options.observe?.(`res${block}_branch2a`, x);
+        if (c2a!.int8) xq ??= quantizeActivations(x, c2a!.int8.inverseActivationScale);
+        const shortcut = first ? conv(x, `res${block}_branch1`, false, undefined, xq) : x;
+        let out: tf.Tensor4D, outQ: tf.Tensor4D | undefined;
+        if (c2a!.int8 && c2b!.int8 && c2c!.int8) {
+          // 2a → 2b → 2c without a float32 tensor between them; 2c also quantizes for the next block.
+          const y1 = int8Into(xq!, `res${block}_branch2a`, c2b!, false).quantized;
+          const y2 = int8Into(y1, `res${block}_branch2b`, c2c!, false).quantized;
+          y1.dispose();
+          if (next?.int8) {
+            const both = int8Into(y2, `res${block}_branch2c`, next, true, shortcut);
+            [out, outQ] = [both.float!, both.quantized];
+          } else out = conv(y2, `res${block}_branch2c`, true, shortcut, y2);
+          y2.dispose();
+        } else {
+          const y1 = conv(x, `res${block}_branch2a`, true, undefined, xq);
+          options.observe?.(`res${block}_branch2b`, y1);
+          const y2 = conv(y1, `res${block}_branch2b`, true);
+          y1.dispose();
+          options.observe?.(`res${block}_branch2c`, y2);
+          out = conv(y2, `res${block}_branch2c`, true, shortcut); // relu(conv(y) + shortcut)
+          y2.dispose();
         }
-      }
+        if (shortcut !== x) shortcut.dispose();
+        x.dispose();
+        xq?.dispose();
+        [x, xq] = [out, outQ];
+      });
       // Global average pool: [N, h, w, 2048] → [N, 2048]
-      return tf.mean(x, [1, 2]) as tf.Tensor2D;
+      const pooled = tf.mean(x, [1, 2]) as tf.Tensor2D;
+      x.dispose();
+      return pooled;
     });
 
   const trunk: Trunk = {

@@ -34,6 +34,8 @@ export const SIMD = {
   load: 0x00,
   load32Splat: 0x09,
   store: 0x0b,
+  /** `v128.store64_lane`: immediates align (3), offset, lane. */
+  store64Lane: 0x5b,
   const: 0x0c,
   v128And: 0x4e,
   f32x4Ge: 0x46,
@@ -43,6 +45,7 @@ export const SIMD = {
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
+  f32x4Pmin: 0xea,
   f32x4Pmax: 0xeb,
   f32x4Min: 0xe8,
   f32x4Nearest: 0x6a,
@@ -50,6 +53,7 @@ export const SIMD = {
   f32x4ConvertI32x4S: 0xfa,
   i16x8NarrowI32x4S: 0x85,
   i8x16NarrowI16x8U: 0x66,
+  i32x4RelaxedTruncF32x4S: 0x101,
   f32x4RelaxedMadd: 0x105,
   i32x4RelaxedDotI8x16I7x16AddS: 0x113,
 } as const;
