@@ -303,7 +303,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           cores: coresOf(m),
           note: `gradients ${n("oursGradientsMs").toFixed(1)} ms + Adam; xᵀ·dpre product ${
             n("productOursMs").toFixed(1)
-          } ms; median of ${j.steps}`,
+          } ms (tfjs's matMul ${n("productMatMulMs").toFixed(1)} ms); median of ${j.steps}`,
           load,
           raw: j,
         });
@@ -335,8 +335,8 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           "head step, matMul transpose flags",
           "transposeFlags",
           `; product ${n("productTransposeFlagsMs").toFixed(1)} ms (${
-            (n("productTransposeFlagsMs") / n("productOursMs")).toFixed(1)
-          }× the explicit transpose)`,
+            (n("productTransposeFlagsMs") / n("productMatMulMs")).toFixed(1)
+          }× matMul of the explicit transpose)`,
         );
       }
     }

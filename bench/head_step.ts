@@ -22,6 +22,7 @@ import { adamStep, initAdam } from "../lib/train/adam.ts";
 import { PRESETS } from "../lib/train/presets.ts";
 import { disposeHead, headConfig, type HeadParams, initHead } from "../lib/model/head.ts";
 import { dropoutMask, headGradients } from "../lib/train/gradients.ts";
+import { dense } from "../lib/model/dense_kernel.ts";
 import { EMBEDDING_SIZE } from "../lib/trunk/facts.ts";
 import { createRng } from "../lib/util/rng.ts";
 
@@ -100,8 +101,10 @@ export interface HeadStepResult {
   tfjsOpsGradientsMs: number;
   /** The gradients alone with matMul's transpose flags, median ms. */
   transposeFlagsGradientsMs: number;
-  /** The largest product alone, `xᵀ·dpre` ([2048, N]·[N, 512]), as `matMul(transpose(x), dpre)`, median ms. */
+  /** The largest product alone, `xᵀ·dpre` ([2048, N]·[N, 512]), as the head computes it (`dense`), median ms. */
   productOursMs: number;
+  /** The same product as `matMul(transpose(x), dpre)` (tfjs's matMul), median ms. */
+  productMatMulMs: number;
   /** The same product as `matMul(x, dpre, true, false)`, median ms. */
   productTransposeFlagsMs: number;
   /** Largest difference between the variants' gradients on one batch (tfjs's ops against ours and the flags'). */
@@ -209,7 +212,8 @@ export async function benchHeadStep(options: HeadStepOptions = {}): Promise<Head
     oursGradientsMs: ours.grads,
     tfjsOpsGradientsMs: ops.grads,
     transposeFlagsGradientsMs: flags.grads,
-    productOursMs: product((x, d) => tf.matMul(tf.transpose(x), d)),
+    productOursMs: product((x, d) => dense(tf.transpose(x), d, tf.zeros([d.shape[1]]))),
+    productMatMulMs: product((x, d) => tf.matMul(tf.transpose(x), d)),
     productTransposeFlagsMs: product((x, d) => tf.matMul(x, d, true, false)),
     maxGradientDifference: diff,
   };

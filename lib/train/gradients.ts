@@ -6,8 +6,10 @@
  *
  * then back through the second linear layer, dropout and ReLU to W1 and b1.
  * x·W1 + b1 is `dense` (model/dense_kernel.ts: on wasm it reads W1 where it
- * is, where tfjs's matMul would repack the new W1 of every step). Every other
- * product is a plain `matMul(a, b)` of already-transposed operands:
+ * is, where tfjs's matMul would repack the new W1 of every step), and so is
+ * W1's gradient xᵀ·dpre ([2048, N]·[N, 512] with N the batch: tfjs-wasm's
+ * matMul ran that shape at about 3.5 G multiply-adds a second). The other
+ * products are plain `matMul(a, b)` of already-transposed operands:
  * tfjs-wasm's matMul with `transposeA/B` set is much slower (bench/: 6–8×
  * for `xᵀ·dpre`).
  * @module
@@ -65,7 +67,7 @@ export function headGradients(
     const b2 = tf.sum(dz, 0) as tf.Tensor1D;
     const dd = tf.matMul(dz, tf.transpose(p.w2)); // [N, 512]
     const dpre = tf.mul(tf.mul(dd, mask), tf.step(pre)); // through dropout and ReLU
-    const w1 = tf.matMul(tf.transpose(x), dpre) as tf.Tensor2D; // [2048, 512]
+    const w1 = dense(tf.transpose(x), dpre as tf.Tensor2D, tf.zeros([dpre.shape[1]!])); // [2048, 512]
     const b1 = tf.sum(dpre, 0) as tf.Tensor1D;
     return { loss, grads: { w1, b1, w2, b2 } };
   });
