@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { initBackend } from "../lib/trunk/backend.ts";
 import {
   fastConv2d,
@@ -313,7 +313,7 @@ Deno.test("int8ConvFits() takes 16-channel multiples in, 8 out", () => {
   assert(!int8ConvFits(64, 12));
 });
 
-Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceToDepthStemFilter) equals the 7×7 stride-2 one", () => {
+Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceToDepthStemFilter) equals the 7×7 stride-2 one, filter rows as single taps too", () => {
   const before = tf.memory().numTensors;
   const rng = createRng(21);
   const cout = 16;
@@ -327,12 +327,12 @@ Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceT
       side,
       3,
     ]);
-    const [want, got] = tf.tidy(() => {
+    const [want, got, byRows] = tf.tidy(() => {
       const b = tf.tensor1d(bias);
       const want = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(filter, [7, 7, 3, cout]), 2, "valid"), b));
       const blocks = spaceToDepth2(x);
       assertEquals(blocks.shape, [n, side / 2, side / 2, 12]);
-      const got = fastConv2d({
+      const args = {
         x: blocks,
         filter: tf.tensor1d(packFilter(spaceToDepthStemFilter(filter, cout), [4, 4, 12, cout])),
         bias: b,
@@ -341,9 +341,30 @@ Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceT
         pad: 0,
         outChannels: cout,
         relu: true,
-      });
-      return [want.dataSync(), got.dataSync()];
+      };
+      // As the trunk runs it: each filter row one tap of 4 blocks × 12 channels (the same products, in order).
+      const byRows = fastConv2d({ ...args, rowWindow: true });
+      return [want.dataSync(), fastConv2d(args).dataSync(), byRows.dataSync()];
     });
+    assertEquals(Array.from(byRows!), Array.from(got!), `[${n}, ${side}]: the row window changed a sum`);
+    assertThrows(
+      () =>
+        tf.tidy(() =>
+          fastConv2d({
+            x,
+            filter: tf.zeros([3 * 3 * 4 * 8]),
+            bias: tf.zeros([8]),
+            kernelSize: 3,
+            stride: 2,
+            pad: 0,
+            outChannels: 8,
+            relu: false,
+            rowWindow: true,
+          })
+        ),
+      Error,
+      "A row window takes stride 1 and no padding",
+    );
     assertEquals(got!.length, want!.length);
     let worst = 0, scale = 0;
     for (let i = 0; i < want!.length; i++) {

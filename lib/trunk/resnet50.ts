@@ -411,6 +411,7 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       pad: 0,
       outChannels: c.cout,
       relu: true,
+      rowWindow: true, // 4 taps of 48 channels: a filter row's 4 blocks lie side by side
     });
     blocks.dispose();
     return y;
