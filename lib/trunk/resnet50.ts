@@ -320,6 +320,18 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
    * One convolution (+ bias, + `residual`, then ReLU when `relu`). On the int8 path `xq` is `x` already
    * quantized (a block's input, read by two convolutions), else it is quantized here.
    */
+  /** What rocks' kernels take of a convolution: the filter, bias, geometry, ReLU and residual. */
+  const kernelArgs = (c: Conv, relu: boolean, residual?: tf.Tensor4D) => ({
+    filter: c.filter as tf.Tensor1D,
+    bias: c.bias,
+    kernelSize: c.k,
+    stride: c.stride,
+    pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
+    outChannels: c.cout,
+    relu,
+    ...(residual ? { residual } : {}),
+  });
+
   const conv = (
     x: tf.Tensor4D,
     name: string,
@@ -328,17 +340,7 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     xq?: tf.Tensor4D,
   ): tf.Tensor4D => {
     const c = convs.get(name)!;
-    // What both kernels take: the filter, bias, geometry, ReLU and residual.
-    const common = {
-      filter: c.filter as tf.Tensor1D,
-      bias: c.bias,
-      kernelSize: c.k,
-      stride: c.stride,
-      pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
-      outChannels: c.cout,
-      relu,
-      ...(residual ? { residual } : {}),
-    };
+    const common = kernelArgs(c, relu, residual);
     if (c.int8) {
       const q = xq ?? quantizeActivations(x, c.int8.inverseActivationScale);
       const y = fastConv2dInt8({ ...common, x: q, scale: c.int8.scale });
@@ -378,16 +380,9 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
   ): { quantized: tf.Tensor4D; float?: tf.Tensor4D } => {
     const c = convs.get(name)!;
     return fastConv2dInt8Quantized({
+      ...kernelArgs(c, true, residual),
       x: xq,
-      filter: c.filter as tf.Tensor1D,
       scale: c.int8!.scale,
-      bias: c.bias,
-      kernelSize: c.k,
-      stride: c.stride,
-      pad: c.pad === "same" ? (c.k - 1) / 2 : 0,
-      outChannels: c.cout,
-      relu: true,
-      ...(residual ? { residual } : {}),
       nextInverseScale: next.int8!.inverseActivationScale,
       keepFloat,
     });
