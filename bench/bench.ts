@@ -265,6 +265,8 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
       `--images=${q ? 16 : 32}`,
       "--precision=int8",
     ]);
+    // These rows judge the 25 img/s target: four times the float32 rows' views, so that a row lasts
+    // seconds, not one (24 views took 1.0 s on 2026-11-30 and the row swung by a quarter between runs).
     for (const batch of [1, 16]) {
       await trunkRow(
         `trunk.int8.pool.b${batch}`,
@@ -273,7 +275,7 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; targets:
           "--mode=pool",
           `--workers=${cores}`,
           `--batch=${batch}`,
-          `--images=${batch === 1 ? (q ? 8 : 24) : (q ? 32 : 64)}`,
+          `--images=${batch === 1 ? (q ? 8 : 96) : (q ? 32 : 256)}`,
           "--precision=int8",
         ],
       );
