@@ -343,9 +343,9 @@ function quantizeBody(): Body {
 }
 
 /**
- * The f32x4 on the stack (x / scale) → i32x4 min(127, round-half-even(·)), truncated with saturation
- * (a NaN becomes 0); the narrowing that follows clamps negatives to 0. One definition for `quantize`
- * and `convI8`'s quantized output, so the two give the same bytes.
+ * The f32x4 on the stack (x / scale) → i32x4 min(127, round-half-even(·)); the narrowing that follows
+ * clamps negatives (and a NaN's INT_MIN or 0) to 0. One definition for `quantize` and `convI8`'s
+ * quantized output, so the two give the same bytes.
  */
 function quantizeSteps(f: Body): Body {
   // pmin and relaxed_trunc are one instruction each on x86 (min and trunc_sat are several). A NaN passes
