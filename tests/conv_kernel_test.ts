@@ -16,7 +16,8 @@ import {
 } from "../lib/trunk/conv_kernel.ts";
 import { convModuleBytes, hasRelaxedSimd } from "../lib/trunk/conv_wasm.ts";
 import { createRng } from "../lib/util/rng.ts";
-import { spaceToDepth2, spaceToDepthStemFilter } from "../lib/trunk/resnet50.ts";
+import { spaceToDepthStemFilter } from "../lib/trunk/resnet50.ts";
+import { registerStemInput, stemInput } from "../lib/trunk/stem_input.ts";
 
 await initBackend("wasm");
 registerFastConv();
@@ -313,14 +314,15 @@ Deno.test("int8ConvFits() takes 16-channel multiples in, 8 out", () => {
   assert(!int8ConvFits(64, 12));
 });
 
-Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceToDepthStemFilter) equals the 7×7 stride-2 one, filter rows as single taps too", () => {
+Deno.test("the stem as a 4×4 convolution of stemInput()'s 2×2 blocks of the padded input equals the 7×7 stride-2 one, filter rows as single taps too", () => {
   const before = tf.memory().numTensors;
   const rng = createRng(21);
   const cout = 16;
   const filter = Float32Array.from({ length: 7 * 7 * 3 * cout }, () => rng.uniform(-0.1, 0.1));
   const bias = Float32Array.from({ length: cout }, () => rng.uniform(-1, 1));
   registerFastConv();
-  for (const [n, side] of [[1, 38], [2, 30]] as const) {
+  registerStemInput();
+  for (const [n, side] of [[1, 32], [2, 24]] as const) {
     const x = tf.tensor4d(Float32Array.from({ length: n * side * side * 3 }, () => rng.uniform(-120, 120)), [
       n,
       side,
@@ -329,9 +331,20 @@ Deno.test("the stem as a 4×4 convolution of 2×2 blocks (spaceToDepth2 + spaceT
     ]);
     const [want, got, byRows] = tf.tidy(() => {
       const b = tf.tensor1d(bias);
-      const want = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(filter, [7, 7, 3, cout]), 2, "valid"), b));
-      const blocks = spaceToDepth2(x);
-      assertEquals(blocks.shape, [n, side / 2, side / 2, 12]);
+      const padded = tf.pad(x, [[0, 0], [3, 3], [3, 3], [0, 0]]);
+      const want = tf.relu(tf.add(tf.conv2d(padded, tf.tensor4d(filter, [7, 7, 3, cout]), 2, "valid"), b));
+      const blocks = stemInput(x);
+      assertEquals(blocks.shape, [n, side / 2 + 3, side / 2 + 3, 12]);
+      // Block (by, bx) holds padded pixels (2by + dy, 2bx + dx) at channels (dy·2 + dx)·3 + c.
+      const p = padded.arraySync(), q = blocks.arraySync();
+      for (
+        const [img, by, bx, dy, dx, c] of [[0, 0, 0, 1, 1, 2], [n - 1, 4, 7, 1, 0, 1], [0, 10, 3, 0, 1, 0]]
+      ) {
+        assertEquals(
+          q[img!]![by!]![bx!]![(dy! * 2 + dx!) * 3 + c!],
+          p[img!]![2 * by! + dy!]![2 * bx! + dx!]![c!],
+        );
+      }
       const args = {
         x: blocks,
         filter: tf.tensor1d(packFilter(spaceToDepthStemFilter(filter, cout), [4, 4, 12, cout])),

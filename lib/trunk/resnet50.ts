@@ -25,6 +25,7 @@ import {
   registerFastConv,
 } from "./conv_kernel.ts";
 import { RocksError } from "../util/errors.ts";
+import { registerStemInput, stemInput } from "./stem_input.ts";
 import { releaseArrays } from "./release.ts";
 import { EMBEDDING_SIZE } from "./facts.ts";
 import type { ResnetWeights } from "./weights.ts";
@@ -59,27 +60,8 @@ interface Conv {
 }
 
 /**
- * Each 2×2 block of pixels as one pixel of 4c channels, in the order
- * (dy, dx, channel): `[n, h, w, c]` → `[n, h/2, w/2, 4c]` (h, w even).
- * @param x The tensor.
- * @returns The blocks; the caller owns them.
- */
-export function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  // [n, h, w, c] → [n·h/2, 2, w/2, 2c] → [n·h/2, w/2, 2, 2c] → [n, h/2, w/2, 4c]
-  return tf.tidy(() =>
-    tf.reshape(tf.transpose(tf.reshape(x, [n * h / 2, 2, w / 2, 2 * c]), [0, 2, 1, 3]), [
-      n,
-      h / 2,
-      w / 2,
-      4 * c,
-    ])
-  );
-}
-
-/**
  * The stem's 7×7, stride-2 filter on 3 channels rewritten as a 4×4, stride-1
- * filter on 12 for {@linkcode spaceToDepth2}'s blocks of the padded input:
+ * filter on 12 for the 2×2 blocks of the padded input (`stemInput` in stem_input.ts):
  * tap (a, b) on the blocks is taps (2a + dy, 2b + dx) of the original, zero
  * past 7. The same sums, on a shape rocks' kernel takes (its channels come in
  * fours), where the 3-channel stem was left to tfjs-wasm's convolution.
@@ -237,7 +219,10 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
 
   // 2. Fold batch-norm into the convolutions.
   const useFast = tf.getBackend() === "wasm" && fastConvEnabled();
-  if (useFast) registerFastConv();
+  if (useFast) {
+    registerFastConv();
+    registerStemInput();
+  }
   if (precision === "int8") {
     if (!useFast || !fastConvUsesFma()) {
       throw new RocksError(
@@ -389,26 +374,33 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
   };
 
   /**
-   * conv1 (7×7, stride 2, + bias, ReLU) on the padded input: on rocks' kernel
-   * as a 4×4 convolution of its 2×2 blocks where its sides are even, else as is.
+   * conv1 (7×7, stride 2, zero padding 3, + bias, ReLU): on rocks' kernel as a
+   * 4×4 convolution of the padded input's 2×2 blocks where its sides are even, else as is.
    */
   const stem = (x: tf.Tensor4D): tf.Tensor4D => {
     const c = convs.get("conv1")!;
     const [, h, w] = x.shape;
-    if (!c.spaceToDepth || h % 2 || w % 2) return conv(x, "conv1", true);
-    const blocks = spaceToDepth2(x);
-    const y = fastConv2d({
-      x: blocks,
-      filter: c.spaceToDepth,
-      bias: c.bias,
-      kernelSize: 4,
-      stride: 1,
-      pad: 0,
-      outChannels: c.cout,
-      relu: true,
-      rowWindow: true, // 4 taps of 48 channels: a filter row's 4 blocks lie side by side
-    });
-    blocks.dispose();
+    if (c.spaceToDepth && h % 2 === 0 && w % 2 === 0) {
+      // Padded and cut into 2×2 blocks in one pass; a filter row's 4 blocks lie side by side, so each
+      // row is one tap of 48 channels (4 taps instead of 16 of 12).
+      const blocks = stemInput(x);
+      const y = fastConv2d({
+        x: blocks,
+        filter: c.spaceToDepth,
+        bias: c.bias,
+        kernelSize: 4,
+        stride: 1,
+        pad: 0,
+        outChannels: c.cout,
+        relu: true,
+        rowWindow: true,
+      });
+      blocks.dispose();
+      return y;
+    }
+    const padded = tf.pad(x, [[0, 0], [3, 3], [3, 3], [0, 0]]);
+    const y = conv(padded, "conv1", true);
+    padded.dispose();
     return y;
   };
 
@@ -421,13 +413,11 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
   const forward = (input: tf.Tensor4D): tf.Tensor2D =>
     tf.tidy(() => {
       // Stem: [N, H, W, 3] → [N, H/4, W/4, 64]
-      const padded = tf.pad(input, [[0, 0], [3, 3], [3, 3], [0, 0]]);
-      const stemmed = stem(padded);
-      padded.dispose();
-      const pooledIn = tf.pad(stemmed, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const stemmed = stem(input);
+      // Keras pads with zeros before this pool; the ReLU's outputs are ≥ 0, so the pool's own padding
+      // (which never wins a max) gives the same values without the padded copy.
+      let x = tf.maxPool(stemmed, 3, 2, 1);
       stemmed.dispose();
-      let x = tf.maxPool(pooledIn, 3, 2, "valid");
-      pooledIn.dispose();
       // Bottleneck blocks: 1×1 → 3×3 → 1×1, plus the shortcut. On the int8 path, a convolution whose
       // output feeds another int8 one hands it over already quantized (`xq`: the block input's bytes).
       let xq: tf.Tensor4D | undefined;
