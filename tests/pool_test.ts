@@ -3,6 +3,7 @@ import { createPool } from "../lib/embed/pool.ts";
 import { countingEmbedder, openEmbedder } from "../lib/embed/embedder.ts";
 import type { EmbedJob, EmbedResult } from "../lib/embed/job.ts";
 import { manifestSha256 } from "../lib/trunk/weights.ts";
+import { resolveBackend } from "../lib/trunk/backend.ts";
 import { fileTempDir, SPACE_ROCKS, tempDir, writeTextureDataset } from "./_helpers.ts";
 import { testEmbedder } from "./_trunk.ts";
 
@@ -44,6 +45,19 @@ Deno.test("createPool() gives the same embeddings, in the same order, as one thr
     sameResults(await reference(), got, "pool");
     assertEquals(progress.at(-1), jobs.length);
     assert("error" in got[7]! && got[7].error.includes("missing.png does not exist"));
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("createPool() decides `auto` once, in this thread: its workers are given the backend's name and ask no GPU themselves", async () => {
+  const pool = await createPool({ workers: 1, precision: "fp32" });
+  try {
+    // A worker asked for a backend by name does not look for an adapter (`adapter` stays unset); one
+    // given `auto` would have, loading the GPU driver in its own thread.
+    assertEquals(pool.backend.name, await resolveBackend("auto"));
+    assert(pool.backend.requested !== "auto", `the worker was asked for ${pool.backend.requested}`);
+    assertEquals(pool.backend.adapter, undefined);
   } finally {
     pool.close();
   }

@@ -10,7 +10,7 @@
  * two workers fails with an error per photo instead of hanging the run.
  * @module
  */
-import type { BackendInfo, BackendName } from "../trunk/backend.ts";
+import { type BackendInfo, type BackendName, resolveBackend } from "../trunk/backend.ts";
 import { DEFAULT_PRECISION, type Precision, type PrecisionRequest } from "../trunk/precision.ts";
 import { RocksError } from "../util/errors.ts";
 import { cutJobs, type EmbedFn, type EmbedJob, type EmbedResult } from "./job.ts";
@@ -19,7 +19,11 @@ import { cutJobs, type EmbedFn, type EmbedJob, type EmbedResult } from "./job.ts
 export interface PoolOptions {
   /** Workers to start. @default navigator.hardwareConcurrency */
   workers?: number;
-  /** Backend of each worker. @default "auto" */
+  /**
+   * Backend of each worker. `auto` is decided here, once, and each worker is given the name: a worker
+   * that asked `navigator.gpu` itself loaded the GPU driver in its own thread, and where that driver is
+   * Mesa's (llvmpipe) its unloading at exit crashed the process in 4 runs of 25. @default "auto"
+   */
   backend?: BackendName;
   /** The weights folder. @default `weights/resnet50` beside rocks' own modules */
   weightsDir?: string;
@@ -91,7 +95,7 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
 
   const init = {
     type: "init",
-    backend: options.backend ?? "auto",
+    backend: await resolveBackend(options.backend ?? "auto"),
     precision: options.precision ?? DEFAULT_PRECISION,
     weightsDir: options.weightsDir,
     maxPixels: options.maxPixels,

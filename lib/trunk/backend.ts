@@ -206,6 +206,18 @@ async function choose(
 }
 
 /**
+ * The backend `requested` names on this machine (`auto` decided as
+ * {@linkcode initBackend} decides it, by asking `navigator.gpu` once per
+ * process), without starting it.
+ * @param requested `auto`, `webgpu`, `wasm` or `cpu`.
+ * @returns `webgpu`, `wasm` or `cpu`.
+ * @throws {RocksError} When WebGPU is asked for and no adapter exists.
+ */
+export async function resolveBackend(requested: BackendName): Promise<BackendInfo["name"]> {
+  return (await choose(requested)).name;
+}
+
+/**
  * Starts the backend `requested` names. Later calls with the same request,
  * or with `auto`, return the running backend; another name switches to it.
  * @param requested `auto` (default), `webgpu`, `wasm` or `cpu`.
