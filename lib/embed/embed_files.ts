@@ -16,13 +16,20 @@ import type { Trunk } from "../trunk/resnet50.ts";
 import { RocksError } from "../util/errors.ts";
 import type { EmbedJob, EmbedResult } from "./job.ts";
 
+/**
+ * Views per trunk call on the CPU. One: at int8, a 224 px view alone runs
+ * about 10 % faster than in a call of 4 (its activations stay in cache), and
+ * float32 is as fast either way (measured 2026-11-30; bench/README.md).
+ */
+export const DEFAULT_BATCH = 1;
+
 /** Options for {@linkcode embedFiles}. */
 export interface EmbedOptions {
-  /** Photos per trunk call. @default 4 (best on WASM) */
+  /** 224 px views per trunk call (a 448 px view counts as four). @default DEFAULT_BATCH */
   batchSize?: number;
   /** Refuse photos with more pixels. @default DEFAULT_MAX_PIXELS */
   maxPixels?: number;
-  /** Called after each photo with the count done so far. */
+  /** Called as views are done (embedded or failed) with the count so far. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -38,50 +45,53 @@ export async function embedFiles(
   jobs: EmbedJob[],
   options: EmbedOptions = {},
 ): Promise<EmbedResult[]> {
-  const batchSize = options.batchSize ?? 4;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const results: EmbedResult[] = new Array(jobs.length);
   let done = 0;
+  // Views waiting for the trunk: all of one size, at most a call's worth.
+  let pending: { slot: number; view: Uint8Array }[] = [];
+  let pendingSize = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const flat = tf.tidy(() => trunk.embed(toInputTensor(pending.map((p) => p.view), pendingSize)));
+    const data = await flat.data() as Float32Array;
+    flat.dispose();
+    const width = data.length / pending.length;
+    pending.forEach((p, k) => {
+      results[p.slot] = { embedding: data.slice(k * width, (k + 1) * width) };
+    });
+    report(pending.length);
+    pending = [];
+  };
+  const report = (n: number) => options.onProgress?.(done += n, jobs.length);
   for (let start = 0; start < jobs.length;) {
-    // One trunk call takes views of one size: a chunk ends where the size changes.
-    const size = viewSize(jobs[start]!.view);
-    // Larger views take proportionally fewer photos per call, so a 448 px batch needs no more memory than
-    // a 224 px one (tfjs-wasm's memory grows to the largest batch and is never given back).
-    const perCall = Math.max(1, Math.floor(batchSize * (VIEW_SIZE / size) ** 2));
+    // A photo's consecutive views: one read, one decode per JPEG scale they need.
     let end = start + 1;
-    while (end < jobs.length && end - start < perCall && viewSize(jobs[end]!.view) === size) end++;
-    const chunk = jobs.slice(start, end);
-    const views: Uint8Array[] = [];
-    const slots: number[] = [];
-    // Consecutive views of one photo share one read and one decode.
-    for (let k = 0; k < chunk.length;) {
-      let run = k + 1;
-      while (run < chunk.length && chunk[run]!.path === chunk[k]!.path) run++;
-      try {
-        const cut = await loadViews(
-          chunk[k]!.path,
-          chunk.slice(k, run).map((j) => j.view),
-          options.maxPixels,
-        );
-        views.push(...cut);
-        for (let i = k; i < run; i++) slots.push(start + i);
-      } catch (e) {
-        if (!(e instanceof RocksError)) throw e;
-        for (let i = k; i < run; i++) results[start + i] = { error: e.message };
-      }
-      k = run;
+    while (end < jobs.length && jobs[end]!.path === jobs[start]!.path) end++;
+    let views: Uint8Array[] = [];
+    try {
+      views = await loadViews(
+        jobs[start]!.path,
+        jobs.slice(start, end).map((j) => j.view),
+        options.maxPixels,
+      );
+    } catch (e) {
+      if (!(e instanceof RocksError)) throw e;
+      for (let i = start; i < end; i++) results[i] = { error: e.message };
+      report(end - start);
     }
-    if (views.length > 0) {
-      const flat = tf.tidy(() => trunk.embed(toInputTensor(views, size)));
-      const data = await flat.data() as Float32Array;
-      flat.dispose();
-      const width = data.length / views.length;
-      slots.forEach((slot, k) => {
-        results[slot] = { embedding: data.slice(k * width, (k + 1) * width) };
-      });
+    for (const [k, view] of views.entries()) {
+      // One trunk call takes views of one size. Larger views take proportionally fewer per call, so a
+      // 448 px call needs no more memory than a 224 px one (tfjs-wasm's memory grows to the largest
+      // batch and is never given back).
+      const size = viewSize(jobs[start + k]!.view);
+      if (size !== pendingSize) await flush();
+      pendingSize = size;
+      pending.push({ slot: start + k, view });
+      if (pending.length >= Math.max(1, Math.floor(batchSize * (VIEW_SIZE / size) ** 2))) await flush();
     }
-    done += chunk.length;
-    options.onProgress?.(done, jobs.length);
     start = end;
   }
+  await flush();
   return results;
 }

@@ -24,7 +24,7 @@ import {
 } from "../trunk/weights.ts";
 import { RocksError } from "../util/errors.ts";
 import { cachedEmbedder, type EmbedCache, openEmbedCache } from "./cache.ts";
-import { embedFiles, type EmbedOptions } from "./embed_files.ts";
+import { DEFAULT_BATCH, embedFiles, type EmbedOptions } from "./embed_files.ts";
 import type { EmbedFn } from "./job.ts";
 import { createPool, type Pool } from "./pool.ts";
 
@@ -116,7 +116,7 @@ export interface OpenEmbedderOptions {
   cache?: string | false;
   /** Photos larger than this many pixels are refused. */
   maxPixels?: number;
-  /** Photos per trunk call. @default 16 on WebGPU, 4 on WASM */
+  /** 224 px views per trunk call (a 448 px view counts as four). @default 16 on WebGPU, 1 on the CPU */
   batchSize?: number;
   /** Called with warnings: a cache that cannot be written, a worker that died. */
   onWarning?: (message: string) => void;
@@ -150,7 +150,7 @@ export async function openEmbedder(options: OpenEmbedderOptions = {}): Promise<E
   const workers = onGpu ? 0 : options.workers ?? navigator.hardwareConcurrency ?? 1;
   const limits = {
     ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
-    batchSize: options.batchSize ?? (onGpu ? 16 : 4),
+    batchSize: options.batchSize ?? (onGpu ? 16 : DEFAULT_BATCH),
   };
   // Decided here, before any worker starts, so the cache's key is known: the workers decide the same.
   const precision = precisionHere(options.precision ?? DEFAULT_PRECISION, backend.name);

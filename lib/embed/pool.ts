@@ -31,7 +31,7 @@ export interface PoolOptions {
   precision?: PrecisionRequest;
   /** Pixel limit per photo. */
   maxPixels?: number;
-  /** Photos per trunk call inside a worker. @default 4 */
+  /** 224 px views per trunk call inside a worker (see `embedFiles`). @default DEFAULT_BATCH (1) */
   batchSize?: number;
   /** Called when a worker dies (the pool replaces it and retries its photos). */
   onWorkerError?: (message: string) => void;
@@ -193,8 +193,10 @@ export async function createPool(options: PoolOptions = {}): Promise<Pool> {
 
   const embed: EmbedFn = async (jobs, onProgress) => {
     if (closed) throw new RocksError("runtime", "The embedding pool is closed");
-    // Small chunks balance the load; up to 4 photos share one trunk call.
-    const size = Math.max(1, Math.min(options.batchSize ?? 4, Math.ceil(jobs.length / (slots.length * 2))));
+    // Small chunks balance the load. A chunk holds at least a trunk call's worth, and up to 4 photos,
+    // so a photo's several views (kept in one chunk unless there are many) are decoded once.
+    const most = Math.max(options.batchSize ?? 1, 4);
+    const size = Math.max(1, Math.min(most, Math.ceil(jobs.length / (slots.length * 2))));
     let done = 0;
     const parts: Promise<EmbedResult[]>[] = [];
     for (const part of cutJobs(jobs, size)) {
