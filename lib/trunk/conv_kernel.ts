@@ -480,27 +480,29 @@ export function packFilterInt8(
 ): Int8Filter {
   const [kh, kw, cin, cout] = shape;
   const taps = kh * kw;
+  // Both passes read the filter in its own order (a weight's output channel varies fastest): reading it
+  // in the packed order jumped `cout` floats per weight and took 0.7 s of a trunk's 1.2 s build.
   const maxAbs = new Float64Array(cout);
-  for (let i = 0; i < filter.length; i++) {
-    const o = i % cout, c = Math.floor(i / cout) % cin;
-    const v = Math.abs(filter[i]! * actScale[c]!);
-    if (v > maxAbs[o]!) maxAbs[o] = v;
+  for (let tc = 0, i = 0; tc < taps * cin; tc++) {
+    const a = actScale[tc % cin]!;
+    for (let o = 0; o < cout; o++, i++) {
+      const v = Math.abs(filter[i]! * a);
+      if (v > maxAbs[o]!) maxAbs[o] = v;
+    }
   }
   const scale = new Float32Array(cout);
   for (let o = 0; o < cout; o++) scale[o] = maxAbs[o]! > 0 ? maxAbs[o]! / 127 : 1;
+  // Byte (panel p, tap t, channels c4…c4+3, output j, channel u) sits at ((((p·taps + t)·cin/4 + c4/4)·8 + j)·4 + u.
   const bytes = new Int8Array(filter.length);
-  let i = 0;
-  for (let p = 0; p < cout / PANEL; p++) {
-    for (let t = 0; t < taps; t++) {
-      for (let c4 = 0; c4 < cin; c4 += 4) {
-        for (let j = 0; j < PANEL; j++) {
-          const o = p * PANEL + j;
-          for (let u = 0; u < 4; u++) {
-            const c = c4 + u;
-            const v = filter[(t * cin + c) * cout + o]! * actScale[c]! / scale[o]!;
-            bytes[i++] = Math.max(-127, Math.min(127, Math.round(v)));
-          }
-        }
+  const panelBytes = taps * cin * PANEL;
+  for (let t = 0, i = 0; t < taps; t++) {
+    for (let c = 0; c < cin; c++) {
+      const a = actScale[c]!;
+      const at = t * cin * PANEL + (c >> 2) * 4 * PANEL + (c & 3);
+      for (let o = 0; o < cout; o++, i++) {
+        const v = filter[i]! * a / scale[o]!;
+        const p = (o / PANEL) | 0;
+        bytes[p * panelBytes + at + (o - p * PANEL) * 4] = Math.max(-127, Math.min(127, Math.round(v)));
       }
     }
   }

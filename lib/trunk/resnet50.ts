@@ -243,8 +243,8 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
       bias[o] = (r.bias[o]! - r.mean[o]!) * scale[o]! + r.beta[o]!;
     }
     // Kernel layout [k, k, cin, cout]: the output channel varies fastest.
-    for (let i = 0; i < filter.length; i++) {
-      filter[i] = r.kernel[i]! * scale[i % cout]!;
+    for (let i = 0; i < filter.length;) {
+      for (let o = 0; o < cout; o++, i++) filter[i] = r.kernel[i]! * scale[o]!;
     }
     const fast = useFast && fastConvFits(cin, cout);
     const range = precision === "int8" && name !== "conv1" && int8ConvFits(cin, cout)
