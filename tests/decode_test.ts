@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { codecRenewals, decodeImage, orient, readHeader } from "../lib/image/decode.ts";
+import { decodeJpegDc } from "../lib/image/jpeg_dc.ts";
 import { cutJobs } from "../lib/embed/job.ts";
 import { loadView, loadViews } from "../lib/image/load_view.ts";
 import type { ViewName } from "../lib/image/view.ts";
@@ -315,4 +316,38 @@ Deno.test("cutJobs() keeps a photo's consecutive views in one run, up to twice t
   assertEquals(runs, ["aaaaa", "bccddddd", "dddd"]);
   assertEquals(cutJobs(jobs, 4).flat(), jobs);
   assertEquals(cutJobs([], 4), []);
+});
+
+Deno.test("decodeJpegDc() gives imagescript's 1/8-scale pixels byte for byte, and declines what it does not read", async () => {
+  const listed = (dir: string) => [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).sort();
+  // Every fifth Learn photo (3000 px, 4:4:4, Adobe-marked YCbCr, restart-free) and every test JPEG.
+  const learn = [...listed(`${SPACE_ROCKS}/Basalt`), ...listed(`${SPACE_ROCKS}/Highland`)].filter((_, i) =>
+    i % 5 === 0
+  );
+  const tests = listed(IMAGES).filter((f) => f.endsWith(".jpg"));
+  const read: string[] = [], declined: string[] = [];
+  for (const path of [...learn, ...tests]) {
+    const bytes = await Deno.readFile(path);
+    const ours = decodeJpegDc(bytes);
+    if (!ours) {
+      declined.push(path.split("/").pop()!);
+      continue;
+    }
+    read.push(path);
+    const theirs = await decodeImage(bytes, { fits: () => true, imagescriptOnly: true });
+    assertEquals([ours.width, ours.height], [theirs.width, theirs.height], path);
+    assert(ours.data.every((v, i) => v === theirs.data[i]), `${path}: pixels differ from imagescript's`);
+    // decodeImage takes this path at 1/8 scale.
+    assertEquals(crc32((await decodeImage(bytes, { fits: () => true })).data), crc32(theirs.data), path);
+  }
+  assert(learn.every((p) => read.includes(p)), `Learn photos declined: ${declined}`);
+  assert(read.some((p) => p.includes("gray")), "a grey JPEG read");
+  // Progressive and CMYK are imagescript's.
+  for (const name of ["picture-progressive.jpg", "picture-cmyk.jpg", "speckle-progressive.jpg"]) {
+    assert(declined.includes(name), `${name} should be declined`);
+  }
+  // A cut file: its data runs out, and it says so instead of filling with zeros.
+  const whole = await Deno.readFile(BASALT);
+  assertEquals(decodeJpegDc(whole.subarray(0, whole.length >> 1)), undefined);
+  assertEquals(decodeJpegDc(whole.subarray(0, 1000)), undefined);
 });

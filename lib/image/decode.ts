@@ -9,6 +9,7 @@
  * @module
  */
 import { RocksError } from "../util/errors.ts";
+import { decodeJpegDc } from "./jpeg_dc.ts";
 
 /** Decoded pixels, 3 bytes per pixel (R, G, B), rows top to bottom. */
 export interface RgbImage {
@@ -50,6 +51,8 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** File name used in error messages. */
   name?: string;
+  /** Test aid: decode with imagescript even where `decodeJpegDc` (jpeg_dc.ts) takes a 1/8-scale JPEG. */
+  imagescriptOnly?: boolean;
 }
 
 interface JpegCodec {
@@ -371,16 +374,21 @@ export async function decodeImage(
       img = { width: fb.width, height: fb.height, data };
     } else {
       let s = jpegReduction(header, options.fits);
+      // At 1/8 scale the common JPEG needs only its DC terms: rocks' own reader, else imagescript's.
+      const dc = s === 8 && !options.imagescriptOnly ? decodeJpegDc(bytes) : undefined;
       let fb;
-      try {
-        fb = s === 1
-          ? codecs.jpeg(bytes)
-          : codecs.jpeg(bytes, Math.ceil(header.width / s), Math.ceil(header.height / s));
-      } catch (e) {
-        // Some files decode whole but not scaled: try once at full size.
-        if (s === 1 || !(e instanceof Error) || !e.message.includes("failed to scale")) throw e;
-        s = 1;
-        fb = codecs.jpeg(bytes);
+      if (dc) fb = { ...dc, format: 1, buffer: dc.data };
+      else {
+        try {
+          fb = s === 1
+            ? codecs.jpeg(bytes)
+            : codecs.jpeg(bytes, Math.ceil(header.width / s), Math.ceil(header.height / s));
+        } catch (e) {
+          // Some files decode whole but not scaled: try once at full size.
+          if (s === 1 || !(e instanceof Error) || !e.message.includes("failed to scale")) throw e;
+          s = 1;
+          fb = codecs.jpeg(bytes);
+        }
       }
       checkDecodedSize(fb, header, s, name);
       img = {
