@@ -48,6 +48,7 @@ export async function embedFiles(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const results: EmbedResult[] = new Array(jobs.length);
   let done = 0;
+  const report = (n: number) => options.onProgress?.(done += n, jobs.length);
   // Views waiting for the trunk: all of one size, at most a call's worth.
   let pending: { slot: number; view: Uint8Array }[] = [];
   let pendingSize = 0;
@@ -63,7 +64,6 @@ export async function embedFiles(
     report(pending.length);
     pending = [];
   };
-  const report = (n: number) => options.onProgress?.(done += n, jobs.length);
   for (let start = 0; start < jobs.length;) {
     // A photo's consecutive views: one read, one decode per JPEG scale they need.
     let end = start + 1;

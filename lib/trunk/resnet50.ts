@@ -301,10 +301,6 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
   const fcW = tf.tensor2d(fcKernel, [EMBEDDING_SIZE, 1000]);
   const fcB = tf.tensor1d(fcBias);
 
-  /**
-   * One convolution (+ bias, + `residual`, then ReLU when `relu`). On the int8 path `xq` is `x` already
-   * quantized (a block's input, read by two convolutions), else it is quantized here.
-   */
   /** What rocks' kernels take of a convolution: the filter, bias, geometry, ReLU and residual. */
   const kernelArgs = (c: Conv, relu: boolean, residual?: tf.Tensor4D) => ({
     filter: c.filter as tf.Tensor1D,
@@ -317,6 +313,10 @@ export function buildTrunk(weights: ResnetWeights, options: BuildTrunkOptions = 
     ...(residual ? { residual } : {}),
   });
 
+  /**
+   * One convolution (+ bias, + `residual`, then ReLU when `relu`). On the int8 path `xq` is `x` already
+   * quantized (a block's input, read by two convolutions), else it is quantized here.
+   */
   const conv = (
     x: tf.Tensor4D,
     name: string,
