@@ -113,15 +113,16 @@ export function randomResizedCrop(
  * For one axis: which source pixels feed each output pixel, and how much.
  * Shrinking integrates the source over each output pixel's footprint (area
  * averaging); enlarging interpolates between the two nearest source centres.
+ * Output pixel `o` reads `taps` consecutive entries from `first[o]` of
+ * `index` and `weight` (padded with weight 0 where it needs fewer).
  */
 function axisWeights(
   start: number,
   length: number,
   srcSize: number,
   outSize: number,
-) {
-  const index: number[][] = [];
-  const weight: number[][] = [];
+): { taps: number; index: Int32Array; weight: Float64Array } {
+  const lists: { idx: number[]; wt: number[] }[] = [];
   const step = length / outSize;
   for (let o = 0; o < outSize; o++) {
     const idx: number[] = [];
@@ -146,10 +147,20 @@ function axisWeights(
       );
       wt.push(1 - f, f);
     }
-    index.push(idx);
-    weight.push(wt);
+    lists.push({ idx, wt });
   }
-  return { index, weight };
+  // Flat and padded, so the loops below index typed arrays only. A padded tap reads the output pixel's
+  // first source pixel with weight 0: the sums are the same numbers, added in the same order.
+  const taps = Math.max(...lists.map((l) => l.idx.length));
+  const index = new Int32Array(outSize * taps);
+  const weight = new Float64Array(outSize * taps);
+  lists.forEach(({ idx, wt }, o) => {
+    for (let k = 0; k < taps; k++) {
+      index[o * taps + k] = idx[Math.min(k, idx.length - 1)]!;
+      weight[o * taps + k] = k < wt.length ? wt[k]! : 0;
+    }
+  });
+  return { taps, index, weight };
 }
 
 /**
@@ -170,39 +181,46 @@ export function resample(
   const cols = axisWeights(region.x * width, region.w * width, width, outW);
   const rows = axisWeights(region.y * height, region.h * height, height, outH);
   // Pass 1: rows of the source touched by the region, resampled horizontally.
-  const rowLo = Math.min(...rows.index.map((r) => r[0]!));
-  const rowHi = Math.max(...rows.index.map((r) => r[r.length - 1]!));
-  const tmp = new Float32Array((rowHi - rowLo + 1) * outW * 3);
+  let rowLo = height, rowHi = 0;
+  for (const r of rows.index) {
+    if (r < rowLo) rowLo = r;
+    if (r > rowHi) rowHi = r;
+  }
+  const stride = outW * 3;
+  const tmp = new Float32Array((rowHi - rowLo + 1) * stride);
+  const { taps: ct, index: ci, weight: cw } = cols;
   for (let y = rowLo; y <= rowHi; y++) {
     const srcRow = y * width * 3;
-    const dstRow = (y - rowLo) * outW * 3;
-    for (let o = 0; o < outW; o++) {
-      const idx = cols.index[o]!;
-      const wt = cols.weight[o]!;
+    let d = (y - rowLo) * stride;
+    for (let o = 0, t = 0; o < outW; o++, t += ct) {
       let r = 0, g = 0, b = 0;
-      for (let k = 0; k < idx.length; k++) {
-        const p = srcRow + idx[k]! * 3;
-        const w = wt[k]!;
+      for (let k = t; k < t + ct; k++) {
+        const p = srcRow + ci[k]! * 3;
+        const w = cw[k]!;
         r += data[p]! * w;
         g += data[p + 1]! * w;
         b += data[p + 2]! * w;
       }
-      tmp[dstRow + o * 3] = r;
-      tmp[dstRow + o * 3 + 1] = g;
-      tmp[dstRow + o * 3 + 2] = b;
+      tmp[d++] = r;
+      tmp[d++] = g;
+      tmp[d++] = b;
     }
   }
-  // Pass 2: vertically.
+  // Pass 2: vertically, a whole output row at a time (each value's terms in the same order).
   const out = new Uint8Array(outW * outH * 3);
+  const sum = new Float64Array(stride);
+  const { taps: rt, index: ri, weight: rw } = rows;
   for (let o = 0; o < outH; o++) {
-    const idx = rows.index[o]!;
-    const wt = rows.weight[o]!;
-    for (let x = 0; x < outW * 3; x++) {
-      let v = 0;
-      for (let k = 0; k < idx.length; k++) {
-        v += tmp[(idx[k]! - rowLo) * outW * 3 + x]! * wt[k]!;
-      }
-      out[o * outW * 3 + x] = Math.min(255, Math.max(0, Math.round(v)));
+    sum.fill(0);
+    for (let k = o * rt; k < (o + 1) * rt; k++) {
+      const src = (ri[k]! - rowLo) * stride;
+      const w = rw[k]!;
+      for (let x = 0; x < stride; x++) sum[x] = sum[x]! + tmp[src + x]! * w;
+    }
+    const d = o * stride;
+    for (let x = 0; x < stride; x++) {
+      const v = Math.round(sum[x]!);
+      out[d + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
   return out;
