@@ -274,7 +274,12 @@ Deno.test("dense() (x·W + b in one pass on wasm, no repacking of W) equals matM
   const before = tf.memory().numTensors;
   const rng = createRng(5);
   for (
-    const [rows, k, j] of [[16, 2048, 512], [11, 2048, 512], [1, 64, 8], [7, 40, 24], [3, 16, 6]] as const
+    // K past one slice of W (64 rows at 512 columns), with and without a remainder; no K at all.
+    const [rows, k, j] of [[16, 2048, 512], [11, 2048, 512], [2, 130, 512], [1, 64, 8], [7, 40, 24], [
+      3,
+      16,
+      6,
+    ]] as const
   ) {
     const x = tf.tensor2d(Float32Array.from({ length: rows * k }, () => rng.uniform(0, 3)), [rows, k]);
     const w = tf.tensor2d(Float32Array.from({ length: k * j }, () => rng.uniform(-0.05, 0.05)), [k, j]);

@@ -8,7 +8,8 @@
  * after every Adam step, so every step and every test-loss check paid about
  * 9 ms of repacking for a product that takes about 2. This kernel reads W1
  * where it is, row after row: each block of 4 rows of x by 8 columns of W
- * keeps its 8 sums in registers over the whole of K.
+ * keeps its 8 sums in registers over a slice of K whose rows of W stay in cache
+ * while every row of x reads them (W read from memory once, not once per 4 rows).
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
@@ -19,22 +20,40 @@ import { assemble, Body, I32, indices, OP, SIMD, V128 } from "../util/wasm_build
 /** The kernel's name. */
 const DENSE_KERNEL = "RocksDense";
 
-/** Parameters of the module's `dense` function: byte offsets, and x's rows. */
-const DENSE_PARAMS = ["x", "w", "b", "out", "rows"] as const;
+/**
+ * Parameters of the module's `dense` function: byte offsets, x's rows, how
+ * many of the K terms this call adds (x and w already advanced to the first),
+ * and where the sums start: `init`, advanced by `initStride` bytes a row (the
+ * bias and 0 for the first call, `out` and a row's bytes for the others).
+ */
+const DENSE_PARAMS = ["x", "w", "out", "rows", "terms", "init", "initStride"] as const;
 
 /** Rows of x per block (then one at a time for the rest). */
 const ROWS = 4;
 /** Columns of W per block: two vectors of 4. */
 const COLS = 8;
+/**
+ * Bytes of W per call: a slice this size stays in the core's L2 cache (256 KB
+ * or more on current x86) while every block of x's rows reads it. 64 rows of
+ * the head's W1 (512 columns); 64, 128 and 256 rows measured alike.
+ */
+const SLICE_BYTES = 128 * 1024;
 
 /**
- * `out[n, j] = b[j] + Σ_k x[n, k]·W[k, j]` for x `[rows, k]`, W `[k, j]`, all
- * float32 and row-major; j a multiple of {@linkcode COLS}.
+ * `out[n, j] = init[n, j] + Σ_k x[n, k]·W[k, j]` over `terms` values of k,
+ * for x `[rows, k]`, W `[k, j]`, out `[rows, j]`, all float32 and row-major;
+ * j a multiple of {@linkcode COLS}. Each sum adds its terms in k's order onto
+ * its start, so a product cut into calls of consecutive k, each starting
+ * from the last one's `out`, rounds exactly as one call would.
  */
 function denseBody(k: number, j: number, fma: boolean): Body {
   const P = indices(DENSE_PARAMS);
   const f = new Body(DENSE_PARAMS.length);
-  const left = f.local(I32), xRow = f.local(I32), outRow = f.local(I32);
+  const left = f.local(I32),
+    xRow = f.local(I32),
+    outRow = f.local(I32),
+    initRow = f.local(I32),
+    ip = f.local(I32);
   const col = f.local(I32), wp = f.local(I32), xp = f.local(I32), xEnd = f.local(I32);
   const a = f.local(V128), w0 = f.local(V128), w1 = f.local(V128);
   const acc = Array.from({ length: ROWS * 2 }, () => f.local(V128));
@@ -46,13 +65,13 @@ function denseBody(k: number, j: number, fma: boolean): Body {
   const block = (rows: number) => {
     f.i32(0).set(col);
     f.doWhile(() => {
+      f.get(initRow).get(col).op(OP.i32Add).set(ip);
       for (let r = 0; r < rows; r++) {
-        for (let h = 0; h < 2; h++) {
-          f.get(P.b).get(col).op(OP.i32Add).mem(SIMD.load, h * 16).set(acc[2 * r + h]!);
-        }
+        if (r) f.get(ip).get(P.initStride).op(OP.i32Add).set(ip);
+        for (let h = 0; h < 2; h++) f.get(ip).mem(SIMD.load, h * 16).set(acc[2 * r + h]!);
       }
       f.get(P.w).get(col).op(OP.i32Add).set(wp);
-      f.get(xRow).tee(xp).i32(k * 4).op(OP.i32Add).set(xEnd);
+      f.get(xRow).tee(xp).get(P.terms).i32(2).op(OP.i32Shl).op(OP.i32Add).set(xEnd);
       f.doWhile(() => {
         f.get(wp).mem(SIMD.load, 0).set(w0);
         f.get(wp).mem(SIMD.load, 16).set(w1);
@@ -71,11 +90,13 @@ function denseBody(k: number, j: number, fma: boolean): Body {
     }, () => f.get(col).i32(COLS * 4).op(OP.i32Add).tee(col).i32(j * 4).op(OP.i32LtU));
     f.get(xRow).i32(rows * k * 4).op(OP.i32Add).set(xRow);
     f.get(outRow).i32(rows * j * 4).op(OP.i32Add).set(outRow);
+    for (let r = 0; r < rows; r++) f.get(initRow).get(P.initStride).op(OP.i32Add).set(initRow);
     f.get(left).i32(rows).op(OP.i32Sub).set(left);
   };
   f.get(P.rows).set(left);
   f.get(P.x).set(xRow);
   f.get(P.out).set(outRow);
+  f.get(P.init).set(initRow);
   // while (left >= ROWS) block(ROWS); while (left > 0) block(1)
   f.when(() => f.get(left).i32(ROWS - 1).op(OP.i32GtU), () => {
     f.doWhile(() => block(ROWS), () => f.get(left).i32(ROWS - 1).op(OP.i32GtU));
@@ -86,7 +107,15 @@ function denseBody(k: number, j: number, fma: boolean): Body {
   return f;
 }
 
-type DenseFn = (x: number, w: number, b: number, out: number, rows: number) => void;
+type DenseFn = (
+  x: number,
+  w: number,
+  out: number,
+  rows: number,
+  terms: number,
+  init: number,
+  initStride: number,
+) => void;
 
 const modules = new WeakMap<WebAssembly.Memory, Map<string, DenseFn>>();
 
@@ -117,7 +146,28 @@ function denseKernel(
   const j = w!.shape[1]!;
   const out = be.makeOutput([rows, j], "float32");
   const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 0;
-  if (rows > 0) denseOn(be.wasm.asm.memory, k, j)(offset(x!), offset(w!), offset(b!), offset(out), rows);
+  if (rows === 0) return out;
+  const memory = be.wasm.asm.memory;
+  // W is read a slice of rows at a time, each by every row of x while it is in cache (one pass over
+  // x's rows per slice instead of a pass over all of W per 4 rows); the sums start from the bias.
+  const fn = denseOn(memory, k, j);
+  const terms = Math.max(1, Math.floor(SLICE_BYTES / (j * 4)));
+  if (k === 0) { // no terms: the bias alone
+    const sums = new Float32Array(memory.buffer, offset(out), rows * j);
+    for (let n = 0; n < rows; n++) sums.set(new Float32Array(memory.buffer, offset(b!), j), n * j);
+  }
+  for (let first = 0; first < k; first += terms) {
+    const [init, initStride] = first === 0 ? [offset(b!), 0] : [offset(out), j * 4];
+    fn(
+      offset(x!) + first * 4,
+      offset(w!) + first * j * 4,
+      offset(out),
+      rows,
+      Math.min(terms, k - first),
+      init,
+      initStride,
+    );
+  }
   return out;
 }
 
