@@ -16,11 +16,11 @@ import {
   fastConv2dInt8,
   fastConvUsesFma,
   packFilter,
-  packFilterInt8,
   packWinogradFilter,
   quantizeActivations,
   registerFastConv,
 } from "../lib/trunk/conv_kernel.ts";
+import { packFilterInt8 } from "../lib/trunk/pack_int8.ts";
 
 /** One convolution shape: input side, channels in and out, filter side, stride. */
 interface Layer {

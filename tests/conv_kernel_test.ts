@@ -9,11 +9,11 @@ import {
   fastConvUsesFma,
   int8ConvFits,
   packFilter,
-  packFilterInt8,
   packWinogradFilter,
   quantizeActivations,
   registerFastConv,
 } from "../lib/trunk/conv_kernel.ts";
+import { packFilterInt8 } from "../lib/trunk/pack_int8.ts";
 import { convModuleBytes, hasRelaxedSimd } from "../lib/trunk/conv_wasm.ts";
 import { createRng } from "../lib/util/rng.ts";
 import { spaceToDepthStemFilter } from "../lib/trunk/resnet50.ts";
@@ -388,4 +388,80 @@ Deno.test("the stem as a 4×4 convolution of stemInput()'s 2×2 blocks of the pa
     x.dispose();
   }
   assertEquals(tf.memory().numTensors, before);
+});
+
+/**
+ * packFilterInt8 as it was written in JavaScript before it moved to
+ * WebAssembly (pack_int8.ts): the bytes and scales the int8 trunk was
+ * calibrated and checked with, kept here as the reference.
+ */
+function packFilterInt8InJs(
+  filter: Float32Array,
+  shape: readonly [number, number, number, number],
+  actScale: Float32Array,
+): { words: Int32Array; scale: Float32Array } {
+  const [kh, kw, cin, cout] = shape;
+  const taps = kh * kw;
+  const maxAbs = new Float64Array(cout);
+  for (let tc = 0, i = 0; tc < taps * cin; tc++) {
+    const a = actScale[tc % cin]!;
+    for (let o = 0; o < cout; o++, i++) {
+      const v = Math.abs(filter[i]! * a);
+      if (v > maxAbs[o]!) maxAbs[o] = v;
+    }
+  }
+  const scale = new Float32Array(cout);
+  for (let o = 0; o < cout; o++) scale[o] = maxAbs[o]! > 0 ? maxAbs[o]! / 127 : 1;
+  const bytes = new Int8Array(filter.length);
+  const panelBytes = taps * cin * 8;
+  for (let t = 0, i = 0; t < taps; t++) {
+    for (let c = 0; c < cin; c++) {
+      const a = actScale[c]!;
+      const at = t * cin * 8 + (c >> 2) * 4 * 8 + (c & 3);
+      for (let o = 0; o < cout; o++, i++) {
+        const v = filter[i]! * a / scale[o]!;
+        const p = (o / 8) | 0;
+        bytes[p * panelBytes + at + (o - p * 8) * 4] = Math.max(-127, Math.min(127, Math.round(v)));
+      }
+    }
+  }
+  return { words: new Int32Array(bytes.buffer), scale };
+}
+
+Deno.test("packFilterInt8() in WebAssembly gives the JavaScript version's bytes and scales, ties, zeros and NaNs included", () => {
+  const rng = createRng(11);
+  const shapes: [number, number, number, number][] = [
+    [1, 1, 64, 256],
+    [3, 3, 128, 128],
+    [1, 1, 1024, 2048],
+    [3, 3, 4, 8],
+    [1, 1, 16, 8],
+  ];
+  for (const shape of shapes) {
+    const [, , cin, cout] = shape;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const filter = Float32Array.from({ length: n }, () => rng.uniform(-1, 1) ** 3 * 0.2);
+    const actScale = Float32Array.from({ length: cin }, () => rng.uniform(0.001, 0.1));
+    // Output channel 0 all zeros (scale 1), a NaN and an infinity, and exact halves: in output
+    // channel 3, whose largest weight is 127 with a = 1 (so its scale is 1), weights k + 0.5 with a = 1.
+    for (let i = 0; i < n; i += cout) filter[i] = 0;
+    filter[1] = NaN;
+    filter[cout + 2] = Infinity;
+    actScale[0] = 1;
+    filter[3] = 127;
+    for (let k = 0; k < 8; k++) {
+      actScale[(4 + k) % cin] = 1;
+      filter[(4 + k) * cout + 3] = k - 3.5;
+    }
+    const ours = packFilterInt8(filter, shape, actScale);
+    const theirs = packFilterInt8InJs(filter, shape, actScale);
+    assertEquals(ours.scale, theirs.scale, `${shape}: scales`);
+    assert(ours.words.every((w, i) => w === theirs.words[i]), `${shape}: bytes`);
+    assertEquals(ours.words.length, theirs.words.length);
+  }
+  assertThrows(
+    () => packFilterInt8(new Float32Array(8), [1, 1, 2, 4], new Float32Array(2)),
+    Error,
+    "packFilterInt8",
+  );
 });

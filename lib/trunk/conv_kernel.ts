@@ -413,7 +413,7 @@ function fastConvKernel(
 /**
  * The int8 convolution: x is `[N, H, W, cin/4]` int32 words, each holding 4
  * channels' 7-bit values (from {@linkcode quantizeActivations}); the filter is
- * {@linkcode packFilterInt8}'s bytes; the output is float32, or its quantized
+ * `packFilterInt8`'s bytes (pack_int8.ts); the output is float32, or its quantized
  * words for the next convolution (input `outInv`), or both (in that order).
  */
 function fastConvI8Kernel(
@@ -455,67 +455,13 @@ export function int8ConvFits(cin: number, cout: number): boolean {
   return cin % I8_CIN_STEP === 0 && cout % PANEL === 0;
 }
 
-/** A filter quantized for {@linkcode fastConv2dInt8}. */
-export interface Int8Filter {
-  /** `[cout/8][taps][cin/4][8][4]` int8 values, 4 to an int32 word. */
-  words: Int32Array;
-  /** `[cout]`: what one unit of Σ weight · activation is worth in float32. */
-  scale: Float32Array;
-}
-
-/**
- * Quantizes a `[k, k, cin, cout]` filter for activations quantized with
- * `actScale` (one per input channel): each input channel's weights are first
- * multiplied by its activation scale, then each output channel gets the
- * symmetric 8-bit scale of its largest weight (per-channel, round to nearest).
- * @param filter HWIO values (batch-norm folded).
- * @param shape `[k, k, cin, cout]`.
- * @param actScale `[cin]`: what one step of an input channel's 7-bit value is worth.
- * @returns The packed words and per-output-channel scales.
- */
-export function packFilterInt8(
-  filter: Float32Array,
-  shape: readonly [number, number, number, number],
-  actScale: Float32Array,
-): Int8Filter {
-  const [kh, kw, cin, cout] = shape;
-  const taps = kh * kw;
-  // Both passes read the filter in its own order (a weight's output channel varies fastest): reading it
-  // in the packed order jumped `cout` floats per weight and took 0.7 s of a trunk's 1.2 s build.
-  const maxAbs = new Float64Array(cout);
-  for (let tc = 0, i = 0; tc < taps * cin; tc++) {
-    const a = actScale[tc % cin]!;
-    for (let o = 0; o < cout; o++, i++) {
-      const v = Math.abs(filter[i]! * a);
-      if (v > maxAbs[o]!) maxAbs[o] = v;
-    }
-  }
-  const scale = new Float32Array(cout);
-  for (let o = 0; o < cout; o++) scale[o] = maxAbs[o]! > 0 ? maxAbs[o]! / 127 : 1;
-  // Byte (panel p, tap t, channels c4…c4+3, output j, channel u) sits at ((((p·taps + t)·cin/4 + c4/4)·8 + j)·4 + u.
-  const bytes = new Int8Array(filter.length);
-  const panelBytes = taps * cin * PANEL;
-  for (let t = 0, i = 0; t < taps; t++) {
-    for (let c = 0; c < cin; c++) {
-      const a = actScale[c]!;
-      const at = t * cin * PANEL + (c >> 2) * 4 * PANEL + (c & 3);
-      for (let o = 0; o < cout; o++, i++) {
-        const v = filter[i]! * a / scale[o]!;
-        const p = (o / PANEL) | 0;
-        bytes[p * panelBytes + at + (o - p * PANEL) * 4] = Math.max(-127, Math.min(127, Math.round(v)));
-      }
-    }
-  }
-  return { words: new Int32Array(bytes.buffer), scale };
-}
-
 /** Inputs of {@linkcode fastConv2dInt8}. */
 export interface FastConvInt8Inputs extends Omit<FastConvAttrs, "fma" | "winograd"> {
   /** `[N, H, W, cin/4]` from {@linkcode quantizeActivations}. */
   x: tf.Tensor4D;
-  /** {@linkcode Int8Filter.words}. */
+  /** `Int8Filter.words` (pack_int8.ts). */
   filter: tf.Tensor1D;
-  /** {@linkcode Int8Filter.scale}. */
+  /** `Int8Filter.scale` (pack_int8.ts). */
   scale: tf.Tensor1D;
   /** `[cout]`. */
   bias: tf.Tensor1D;

@@ -19,11 +19,11 @@ import {
   fastConvUsesFma,
   int8ConvFits,
   packFilter,
-  packFilterInt8,
   packWinogradFilter,
   quantizeActivations,
   registerFastConv,
 } from "./conv_kernel.ts";
+import { packFilterInt8 } from "./pack_int8.ts";
 import { RocksError } from "../util/errors.ts";
 import { registerStemInput, stemInput } from "./stem_input.ts";
 import { releaseArrays } from "./release.ts";
