@@ -46,7 +46,7 @@ export function precisionHere(precision: PrecisionRequest, backend: string): Pre
 
 /**
  * Starts the backend, verifies the ResNet50 weights (sha256 of every file,
- * tensor count, every shape), builds the trunk and warms it up.
+ * tensor count, every shape) and builds the trunk.
  *
  * Requires --allow-read (weights) and --allow-env (tfjs reads a few flags).
  * @param options Backend, weights location, precision.
