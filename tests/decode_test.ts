@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { codecRenewals, decodeImage, orient, readHeader } from "../lib/image/decode.ts";
-import { decodeJpegDc } from "../lib/image/jpeg_dc.ts";
+import { decodeJpegScaled } from "../lib/image/jpeg_dc.ts";
 import { cutJobs } from "../lib/embed/job.ts";
 import { loadView, loadViews } from "../lib/image/load_view.ts";
 import type { ViewName } from "../lib/image/view.ts";
@@ -318,17 +318,31 @@ Deno.test("cutJobs() keeps a photo's consecutive views in one run, up to twice t
   assertEquals(cutJobs([], 4), []);
 });
 
-Deno.test("decodeJpegDc() gives imagescript's 1/8-scale pixels byte for byte, and declines what it does not read", async () => {
+/**
+ * Every fifth Learn photo (3000 px, 4:4:4, Adobe-marked YCbCr, restart-free; most have a side that is not a
+ * multiple of 8) and every test JPEG.
+ */
+function scaledJpegCases(): { learn: string[]; tests: string[] } {
   const listed = (dir: string) => [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).sort();
-  // Every fifth Learn photo (3000 px, 4:4:4, Adobe-marked YCbCr, restart-free) and every test JPEG.
   const learn = [...listed(`${SPACE_ROCKS}/Basalt`), ...listed(`${SPACE_ROCKS}/Highland`)].filter((_, i) =>
     i % 5 === 0
   );
-  const tests = listed(IMAGES).filter((f) => f.endsWith(".jpg"));
+  return { learn, tests: listed(IMAGES).filter((f) => f.endsWith(".jpg")) };
+}
+
+/** A JPEG's copy whose frame header says `width × height`: the same blocks when ⌈width/8⌉ and ⌈height/8⌉ agree. */
+function withFrameSize(jpeg: Uint8Array, width: number, height: number): Uint8Array {
+  const out = jpeg.slice(), at = frameHeaderAt(out);
+  out.set([height >> 8, height & 255, width >> 8, width & 255], at + 5);
+  return out;
+}
+
+Deno.test("decodeJpegScaled(…, 8) gives imagescript's 1/8-scale pixels byte for byte, and declines what it does not read", async () => {
+  const { learn, tests } = scaledJpegCases();
   const read: string[] = [], declined: string[] = [];
   for (const path of [...learn, ...tests]) {
     const bytes = await Deno.readFile(path);
-    const ours = decodeJpegDc(bytes);
+    const ours = decodeJpegScaled(bytes, 8);
     if (!ours) {
       declined.push(path.split("/").pop()!);
       continue;
@@ -348,6 +362,57 @@ Deno.test("decodeJpegDc() gives imagescript's 1/8-scale pixels byte for byte, an
   }
   // A cut file: its data runs out, and it says so instead of filling with zeros.
   const whole = await Deno.readFile(BASALT);
-  assertEquals(decodeJpegDc(whole.subarray(0, whole.length >> 1)), undefined);
-  assertEquals(decodeJpegDc(whole.subarray(0, 1000)), undefined);
+  assertEquals(decodeJpegScaled(whole.subarray(0, whole.length >> 1), 8), undefined);
+  assertEquals(decodeJpegScaled(whole.subarray(0, 1000), 8), undefined);
+});
+
+Deno.test("decodeJpegScaled(…, 4) gives imagescript's 1/4-scale pixels byte for byte, edge blocks cut, and declines what it does not read", async () => {
+  const { learn, tests } = scaledJpegCases();
+  // Test pictures whose sides are not multiples of 8: their last block column and row overhang the picture,
+  // by one of the block's two pixels at 1/4 (90, 59, 58, 57) or by none (94, 62).
+  const picture = await Deno.readFile(`${IMAGES}/picture-baseline.jpg`); // 96×64
+  const speckle = await Deno.readFile(`${IMAGES}/speckle-gray.jpg`); // 64×64
+  const cases: [string, Uint8Array][] = [
+    ["picture 90×59", withFrameSize(picture, 90, 59)],
+    ["picture 94×62", withFrameSize(picture, 94, 62)],
+    ["speckle-gray 57×58", withFrameSize(speckle, 57, 58)],
+  ];
+  for (const path of [...learn, ...tests]) cases.push([path, await Deno.readFile(path)]);
+  const read: string[] = [], declined: string[] = [];
+  for (const [path, bytes] of cases) {
+    const ours = decodeJpegScaled(bytes, 4);
+    if (!ours) {
+      declined.push(path.split("/").pop()!);
+      continue;
+    }
+    read.push(path);
+    // Sizes whose product reaches the 1/4-scale size's: 1/4 for all but 1×1 and 2×1 (then 1/8, as here too).
+    const { width, height } = readHeader(bytes);
+    const area = Math.ceil(width / 4) * Math.ceil(height / 4);
+    const fits = (w: number, h: number) => w * h >= area;
+    const theirs = await decodeImage(bytes, { fits, imagescriptOnly: true });
+    assertEquals([ours.width, ours.height], [theirs.width, theirs.height], path);
+    assert(ours.data.every((v, i) => v === theirs.data[i]), `${path}: pixels differ from imagescript's`);
+    // decodeImage takes this path at 1/4 scale.
+    assertEquals(crc32((await decodeImage(bytes, { fits })).data), crc32(theirs.data), path);
+  }
+  assert(learn.every((p) => read.includes(p)), `Learn photos declined: ${declined}`);
+  assert(read.includes("picture 90×59") && read.includes("speckle-gray 57×58"), "the cut pictures read");
+  const sizes = read.map((p) => readHeader(cases.find(([q]) => q === p)![1]));
+  assert(
+    sizes.some((h) => h.width % 8 > 0 && h.width % 8 <= 4 && h.width > 4),
+    "a width whose last pixel column is cut",
+  );
+  assert(
+    sizes.some((h) => h.height % 8 > 0 && h.height % 8 <= 4 && h.height > 4),
+    "a height whose last pixel row is cut",
+  );
+  // jpeg-decoder gives 1/8 for a JPEG 4 pixels or less across or high (one side is then already full size).
+  assertEquals(decodeJpegScaled(await Deno.readFile(`${IMAGES}/grey77-1x5000.jpg`), 4)?.height, 625);
+  for (const name of ["picture-progressive.jpg", "picture-cmyk.jpg", "speckle-progressive.jpg"]) {
+    assert(declined.includes(name), `${name} should be declined`);
+  }
+  const whole = await Deno.readFile(BASALT);
+  assertEquals(decodeJpegScaled(whole.subarray(0, whole.length >> 1), 4), undefined);
+  assertEquals(decodeJpegScaled(whole.subarray(0, 1000), 4), undefined);
 });

@@ -9,7 +9,7 @@
  * @module
  */
 import { RocksError } from "../util/errors.ts";
-import { decodeJpegDc } from "./jpeg_dc.ts";
+import { decodeJpegScaled } from "./jpeg_dc.ts";
 
 /** Decoded pixels, 3 bytes per pixel (R, G, B), rows top to bottom. */
 export interface RgbImage {
@@ -51,7 +51,7 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** File name used in error messages. */
   name?: string;
-  /** Test aid: decode with imagescript even where `decodeJpegDc` (jpeg_dc.ts) takes a 1/8-scale JPEG. */
+  /** Test aid: decode with imagescript even where `decodeJpegScaled` (jpeg_dc.ts) takes a 1/8- or 1/4-scale JPEG. */
   imagescriptOnly?: boolean;
 }
 
@@ -374,8 +374,9 @@ export async function decodeImage(
       img = { width: fb.width, height: fb.height, data };
     } else {
       let s = jpegReduction(header, options.fits);
-      // At 1/8 scale the common JPEG needs only its DC terms: rocks' own reader, else imagescript's.
-      const dc = s === 8 && !options.imagescriptOnly ? decodeJpegDc(bytes) : undefined;
+      // At 1/8 and 1/4 scale the common JPEG needs only its first coefficients: rocks' own reader, else
+      // imagescript's.
+      const dc = (s === 8 || s === 4) && !options.imagescriptOnly ? decodeJpegScaled(bytes, s) : undefined;
       let fb;
       if (dc) fb = { ...dc, format: 1, buffer: dc.data };
       else {

@@ -1,17 +1,28 @@
 /**
- * A JPEG at 1/8 scale from its DC coefficients alone: each 8×8 block's
- * average is one pixel, so no inverse DCT runs; what remains is reading the
- * Huffman-coded data, which this does in one pass with 9-bit lookahead
- * tables, skipping each AC coefficient's bits without decoding its value.
+ * A JPEG at 1/8 or 1/4 scale from its first coefficients: at 1/8 each 8×8
+ * block's DC term is its one pixel; at 1/4 its 2×2 pixels come from the
+ * DC term and the three lowest AC terms (zigzag 1, 2, 4). So no full
+ * inverse DCT runs; what remains is reading the Huffman-coded data, which
+ * this does in one pass with 9-bit lookahead tables, skipping every other
+ * AC coefficient's bits without decoding its value.
  *
  * It takes the common case only: baseline (or extended sequential 8-bit)
  * Huffman JPEGs, one interleaved scan, every component unsubsampled (4:4:4)
- * or one component (grey), YCbCr (components 1, 2, 3). Anything else, and any data it
- * cannot follow, returns `undefined` and `decodeImage` uses imagescript's
- * decoder, whose 1/8-scale output this equals byte for byte (the same
- * rounding of the DC term and the same fixed-point YCbCr → RGB, as in
- * jpeg-decoder, tested on every Learn photo). On the Learn photos (3000 px,
- * 4:4:4) it takes about 24 ms a photo where imagescript takes 31–40.
+ * or one component (grey), YCbCr (components 1, 2, 3). Anything else, and
+ * any data it cannot follow (a cut file, a run past a block's end, Huffman
+ * symbols jpeg-decoder reads otherwise), returns `undefined` and
+ * `decodeImage` uses imagescript's decoder, whose 1/8- and 1/4-scale output
+ * this equals byte for byte: imagescript 1.3.1 is a build of jpeg-decoder
+ * 0.1.22, and this does what its `dequantize_and_idct_block_1x1` and `_2x2`,
+ * its cutting of edge blocks and its f32 YCbCr → RGB do (tested on every
+ * Learn photo at both scales, on generated JPEGs with random coefficients,
+ * sizes and restarts, and on all 2²⁴ YCbCr triples).
+ *
+ * On 20 Learn photos (3000 px, 4:4:4), alternating with imagescript photo by
+ * photo, it takes about 14 ms a photo at 1/8 where imagescript takes 22,
+ * and 20 ms at 1/4 where imagescript takes 26 (the fastest of 20 rounds on
+ * a busy two-core machine; medians 15–16 against 24, and 21–26 against
+ * 27–34).
  * @module
  */
 
@@ -32,6 +43,11 @@ interface HuffmanTable {
   valptr: Int32Array;
   symbols: Uint8Array;
   ac: boolean;
+  /**
+   * A symbol jpeg-decoder treats otherwise than this reader: a DC size over 11 (an error there) or an
+   * AC end-of-band run (`r0` with 0 < r < 15, which it reads as a progressive EOB run even here).
+   */
+  odd: boolean;
 }
 
 /** Tables by their bytes: photos from one camera or program share them. */
@@ -62,7 +78,8 @@ function huffmanTable(counts: Uint8Array, symbols: Uint8Array, ac: boolean): Huf
     if (counts[length - 1]) maxcode[length] = code - 1;
     code <<= 1;
   }
-  const table = { lut, maxcode, valptr, symbols: symbols.slice(), ac };
+  const odd = symbols.some((x) => ac ? (x & 15) === 0 && x !== 0 && x !== 0xf0 : x > 11);
+  const table = { lut, maxcode, valptr, symbols: symbols.slice(), ac, odd };
   if (known.size < 64) known.set(key, table);
   return table;
 }
@@ -77,16 +94,25 @@ function longEntry(t: HuffmanTable, next16: number): number {
 }
 
 /**
- * Decodes a JPEG at 1/8 scale (`⌈width/8⌉ × ⌈height/8⌉`, as stored: EXIF
- * orientation is the caller's), or says it cannot.
+ * Decodes a JPEG at 1/8 or 1/4 scale (`⌈width/s⌉ × ⌈height/s⌉`, as stored:
+ * EXIF orientation is the caller's), or says it cannot. Asked for 1/4 of a
+ * JPEG 4 pixels or less across or high, it gives 1/8, as imagescript does
+ * (jpeg-decoder picks the smallest scale that fills one of the two sides).
  * @param d The whole file.
+ * @param scale 8 or 4: the reduction.
  * @returns RGB pixels, or `undefined` for a JPEG outside the common case or data it cannot follow.
  */
-export function decodeJpegDc(d: Uint8Array): { width: number; height: number; data: Uint8Array } | undefined {
-  const q0 = [0, 0, 0, 0];
+export function decodeJpegScaled(
+  d: Uint8Array,
+  scale: 8 | 4,
+): { width: number; height: number; data: Uint8Array } | undefined {
+  // Per table, the quantisation steps of the coefficients the scaled inverse DCTs use: (0,0), (0,1),
+  // (1,0), (1,1) as row, column; the file lists them in zigzag order, at 0, 1, 2 and 4.
+  const q00 = [0, 0, 0, 0], q01 = [0, 0, 0, 0], q10 = [0, 0, 0, 0], q11 = [0, 0, 0, 0];
   const dcTables: (HuffmanTable | undefined)[] = [], acTables: (HuffmanTable | undefined)[] = [];
   let width = 0, height = 0, restart = 0, adobe = -1; // Adobe APP14's colour transform, −1 when absent
   let comps: { id: number; tq: number; td: number; ta: number }[] = [];
+  if (d[0] !== 0xff || d[1] !== 0xd8) return undefined;
   let pos = 2;
   // Markers up to the first scan.
   for (;;) {
@@ -95,10 +121,12 @@ export function decodeJpegDc(d: Uint8Array): { width: number; height: number; da
     if (end > d.length) return undefined;
     if (m === 0xdb) {
       for (let p = body; p < end;) {
-        const wide = d[p]! >> 4, t = d[p]! & 15;
-        if (t > 3) return undefined;
-        q0[t] = wide ? (d[p + 1]! << 8) | d[p + 2]! : d[p + 1]!;
-        p += 1 + 64 * (wide ? 2 : 1);
+        const wide = d[p]! >> 4, t = d[p]! & 15, size = wide ? 2 : 1;
+        if (wide > 1 || t > 3 || p + 1 + 64 * size > end) return undefined;
+        const at = (z: number) => wide ? (d[p + 1 + 2 * z]! << 8) | d[p + 2 + 2 * z]! : d[p + 1 + z]!;
+        for (let z = 0; z < 64; z++) if (at(z) === 0) return undefined; // jpeg-decoder refuses a zero step
+        q00[t] = at(0), q01[t] = at(1), q10[t] = at(2), q11[t] = at(4);
+        p += 1 + 64 * size;
       }
     } else if (m === 0xc0 || m === 0xc1) {
       if (d[body] !== 8) return undefined;
@@ -133,6 +161,9 @@ export function decodeJpegDc(d: Uint8Array): { width: number; height: number; da
         c.td = d[body + 2 + 2 * i]! >> 4;
         c.ta = d[body + 2 + 2 * i]! & 15;
       }
+      // A sequential scan covers coefficients 0–63 at full precision; jpeg-decoder refuses anything else.
+      const ss = body + 1 + 2 * comps.length;
+      if (d[ss] !== 0 || d[ss + 1] !== 63 || d[ss + 2] !== 0) return undefined;
       pos = end;
       break;
     } else if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
@@ -147,16 +178,23 @@ export function decodeJpegDc(d: Uint8Array): { width: number; height: number; da
   if (!width || !height || !(comps.length === 1 || ycc)) return undefined;
   const nc = comps.length;
   const dcs = comps.map((c) => dcTables[c.td]), acs = comps.map((c) => acTables[c.ta]);
-  if (dcs.some((t) => !t) || acs.some((t) => !t)) return undefined;
-  const quant = comps.map((c) => q0[c.tq]!);
+  if (dcs.some((t) => !t || t.odd) || acs.some((t) => !t || t.odd)) return undefined;
+  if (comps.some((c) => !q00[c.tq])) return undefined; // no table for a component
+  // Asked for 1/4, jpeg-decoder decodes at 1/8 when that already fills a side: one of 4 pixels or less.
+  const four = scale === 4 && width > 4 && height > 4;
+  const s00 = comps.map((c) => q00[c.tq]!), s01 = comps.map((c) => q01[c.tq]!);
+  const s10 = comps.map((c) => q10[c.tq]!), s11 = comps.map((c) => q11[c.tq]!);
   const bw = Math.ceil(width / 8), bh = Math.ceil(height / 8), blocks = bw * bh;
-  const planes = comps.map(() => new Uint8Array(blocks));
-  const preds = new Int32Array(nc);
+  // At 1/4 each block is 2×2 pixels of a plane 2·bw wide; edge blocks overhang the picture and are cut in toRgb.
+  const stride = four ? 2 * bw : bw;
+  const planes = comps.map(() => new Uint8Array(four ? 4 * blocks : blocks));
+  const preds = new Int16Array(nc); // jpeg-decoder's DC predictors are 16-bit, wrapping
   // The bit reader, kept in locals: `acc` holds `n` unread bits at its bottom. A marker or the end feeds
-  // zero bytes, counted in `fake`. The byte feed is written out at each of its four uses: as a closure
+  // zero bytes, counted in `fake`. The byte feed is written out at each of its six uses: as a closure
   // over these locals it cost about 20 %, as a function returning flags 5–15 % (measured on Learn photos).
   let acc = 0, n = 0, p = pos, atMarker = false, fake = 0, sinceRestart = 0;
-  for (let i = 0; i < blocks; i++) {
+  let out = 0; // at 1/4, the block's top-left pixel in the planes
+  for (let i = 0, bx = 0; i < blocks; i++) {
     if (restart && sinceRestart === restart) {
       // The interval's bits end at a byte boundary, then RSTn; anything else is data we do not follow.
       if (!atMarker) {
@@ -208,11 +246,64 @@ export function decodeJpegDc(d: Uint8Array): { width: number; height: number; da
         }
         diff = (acc >>> (n - size)) & ((1 << size) - 1);
         n -= size;
-        if (diff < 1 << (size - 1)) diff -= (1 << size) - 1;
+        diff -= ((diff >> (size - 1)) - 1) & ((1 << size) - 1); // as for the AC values below
       }
-      const dc = preds[c] = preds[c]! + diff;
+      preds[c] = preds[c]! + diff;
+      const dc = preds[c]!;
       const at = acs[c]!, lut = at.lut;
-      for (let k = 1; k < 64;) {
+      let k = 1;
+      // At 1/4 the first AC coefficients are read for their values: zigzag 1, 2 and 4 are (0,1), (1,0), (1,1).
+      let a01 = 0, a10 = 0, a11 = 0;
+      if (four) {
+        while (k <= 4) {
+          while (n <= 24) {
+            let b = 0;
+            if (atMarker || p >= d.length) fake++;
+            else if ((b = d[p]!) !== 0xff) p++;
+            else if (d[p + 1] === 0) p += 2;
+            else {
+              atMarker = true;
+              b = 0;
+              fake++;
+            }
+            acc = (acc << 8) | b;
+            n += 8;
+          }
+          e = lut[(acc >>> (n - LOOK)) & ((1 << LOOK) - 1)]!;
+          if (e === 0 && (e = longEntry(at, (acc >>> (n - 16)) & 0xffff)) === 0) return undefined;
+          const bits = e & 31;
+          if (bits <= n) n -= bits;
+          else { // as in the loop below
+            n -= (e >>> 5) & 31;
+            const rest = bits - ((e >>> 5) & 31);
+            let b = 0;
+            if (atMarker || p >= d.length) fake++;
+            else if ((b = d[p]!) !== 0xff) p++;
+            else if (d[p + 1] === 0) p += 2;
+            else {
+              atMarker = true;
+              b = 0;
+              fake++;
+            }
+            acc = (acc << 8) | b;
+            n += 8 - rest;
+          }
+          const advance = e >>> 10;
+          if (advance === 0) {
+            k = 64;
+            break;
+          }
+          k += advance; // one past the coefficient's zigzag position
+          // Its magnitude bits lie just above the `n` unread ones (none for 16 zeros: 0).
+          const magnitude = bits - ((e >>> 5) & 31);
+          let v = (acc >>> n) & ((1 << magnitude) - 1);
+          v -= ((v >> (magnitude - 1)) - 1) & ((1 << magnitude) - 1); // negative below half: v − (2^m − 1)
+          if (k === 2) a01 = v;
+          else if (k === 3) a10 = v;
+          else if (k === 5) a11 = v;
+        }
+      }
+      while (k < 64) {
         while (n <= 24) {
           let b = 0;
           if (atMarker || p >= d.length) fake++;
@@ -249,36 +340,91 @@ export function decodeJpegDc(d: Uint8Array): { width: number; height: number; da
         if (advance === 0) break;
         k += advance;
       }
-      // jpeg-decoder's 1×1 inverse DCT: (dc · q + 1024) / 8, truncated, clamped.
-      const v = ((dc * quant[c]! + 1024) / 8) | 0;
-      planes[c]![i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      if (k > 64) return undefined; // a run past the block's end: jpeg-decoder's two readers disagree there
+      const plane = planes[c]!;
+      if (!four) {
+        // jpeg-decoder's 1×1 inverse DCT: (dc · q + 1024) / 8, truncated, clamped.
+        const v = ((dc * s00[c]! + 1024) / 8) | 0;
+        plane[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      } else {
+        // Its 2×2 inverse DCT: sums and differences of the four dequantised coefficients, + 4 to round,
+        // + 1024 for the level shift, shifted right by 3 and clamped. `>>` wraps as its i32 arithmetic does.
+        const c00 = dc * s00[c]!, c10 = a10 * s10[c]!, c01 = a01 * s01[c]!, c11 = a11 * s11[c]!;
+        // Row 0 is t0 ± t1, row 1 b0 ± b1.
+        const t0 = c00 + c10 + 1028, b0 = c00 - c10 + 1028, t1 = c01 + c11, b1 = c01 - c11;
+        let v = (t0 + t1) >> 3;
+        plane[out] = v < 0 ? 0 : v > 255 ? 255 : v;
+        v = (t0 - t1) >> 3;
+        plane[out + 1] = v < 0 ? 0 : v > 255 ? 255 : v;
+        v = (b0 + b1) >> 3;
+        plane[out + stride] = v < 0 ? 0 : v > 255 ? 255 : v;
+        v = (b0 - b1) >> 3;
+        plane[out + stride + 1] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+    if (four) {
+      out += 2;
+      if (++bx === bw) {
+        bx = 0;
+        out += stride; // the block row's second pixel row
+      }
     }
   }
   if (fake * 8 > n) return undefined; // it read past the data: a damaged or cut file
-  return { width: bw, height: bh, data: toRgb(planes) };
+  const w = four ? Math.ceil(width / 4) : bw, h = four ? Math.ceil(height / 4) : bh;
+  return { width: w, height: h, data: toRgb(planes, w, h, stride) };
 }
 
-/** The planes as RGB: grey repeated, YCbCr converted as jpeg-decoder does (20-bit fixed point). */
-function toRgb(planes: Uint8Array[]): Uint8Array {
-  const count = planes[0]!.length;
-  const out = new Uint8Array(count * 3);
+/**
+ * jpeg-decoder 0.1.22's YCbCr → RGB, as tables: red by (cr, y), blue by (cb, y), green's first step
+ * `y − 0.34414·cb` by (cb, y) as f32, and its last factor (`0.71414·cr`) by cr. Built on first use.
+ */
+let colour: { r: Uint8Array; b: Uint8Array; g1: Float32Array; gr: Float32Array } | undefined;
+
+function colourTables(): NonNullable<typeof colour> {
+  const f = Math.fround,
+    times = (k: number) => Float32Array.from({ length: 256 }, (_, x) => f(f(k) * (x - 128)));
+  const kr = times(1.402), kgb = times(0.34414), kb = times(1.772);
+  const r = new Uint8Array(65536), b = new Uint8Array(65536), g1 = new Float32Array(65536);
+  for (let c = 0; c < 256; c++) {
+    for (let y = 0; y < 256; y++) {
+      const red = f(f(y + kr[c]!) + 0.5) | 0, blue = f(f(y + kb[c]!) + 0.5) | 0;
+      r[(c << 8) | y] = red > 255 ? 255 : red < 0 ? 0 : red;
+      b[(c << 8) | y] = blue > 255 ? 255 : blue < 0 ? 0 : blue;
+      g1[(c << 8) | y] = f(y - kgb[c]!);
+    }
+  }
+  return { r, b, g1, gr: times(0.71414) };
+}
+
+/**
+ * The planes' top-left `w × h` (rows `stride` apart) as RGB: grey repeated, YCbCr converted as
+ * jpeg-decoder 0.1.22 does, in f32: `r = y + 1.402·cr`, `g = y − 0.34414·cb − 0.71414·cr`,
+ * `b = y + 1.772·cb`, each step rounded to f32, then `+ 0.5`, truncated and clamped. (The 20-bit fixed
+ * point of later jpeg-decoders differs for 8,941 of the 2²⁴ inputs, in strong colours; this was checked
+ * against imagescript on all of them.) The sum of two f32 values is exact in f64 here, so `Math.fround`
+ * of it is the f32 sum.
+ */
+function toRgb(planes: Uint8Array[], w: number, h: number, stride: number): Uint8Array {
+  const out = new Uint8Array(w * h * 3);
   if (planes.length === 1) {
     const y = planes[0]!;
-    for (let i = 0; i < count; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = y[i]!;
+    for (let row = 0, o = 0; row < h; row++) {
+      for (let i = row * stride, end = i + w; i < end; i++, o += 3) out[o] = out[o + 1] = out[o + 2] = y[i]!;
+    }
     return out;
   }
-  const [a, b, c] = planes as [Uint8Array, Uint8Array, Uint8Array];
-  const fixed = (x: number) => Math.trunc(Math.fround(Math.fround(x) * (1 << 20)) + 0.5);
-  const kr = fixed(1.402), kgb = fixed(0.34414), kgr = fixed(0.71414), kb = fixed(1.772);
-  const clamp = (x: number) => {
-    const v = x >> 20;
-    return v > 255 ? 255 : v < 0 ? 0 : v;
-  };
-  for (let i = 0; i < count; i++) {
-    const y = a[i]! * (1 << 20) + (1 << 19), cb = b[i]! - 128, cr = c[i]! - 128;
-    out[3 * i] = clamp(y + kr * cr);
-    out[3 * i + 1] = clamp(y - kgb * cb - kgr * cr);
-    out[3 * i + 2] = clamp(y + kb * cb);
+  const { r, b, g1, gr } = colour ??= colourTables();
+  const [ys, cbs, crs] = planes as [Uint8Array, Uint8Array, Uint8Array];
+  const fround = Math.fround;
+  for (let row = 0, o = 0; row < h; row++) {
+    for (let i = row * stride, end = i + w; i < end; i++, o += 3) {
+      const y = ys[i]!, cb = cbs[i]! << 8, cr = crs[i]!;
+      const g = fround(fround(g1[cb | y]! - gr[cr]!) + 0.5) | 0;
+      out[o] = r[(cr << 8) | y]!;
+      out[o + 1] = g > 255 ? 255 : g < 0 ? 0 : g;
+      out[o + 2] = b[cb | y]!;
+    }
   }
   return out;
 }
