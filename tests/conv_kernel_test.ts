@@ -163,6 +163,52 @@ Deno.test("fastConv2d() frees its scratch: 300 calls do not grow the WASM heap",
   tf.dispose([x, packed, bias]);
 });
 
+Deno.test("fastConv2d() keeps each layout's row pointers between calls: right after evictions, at new addresses, and bounded", () => {
+  const filter = tf.randomUniform([3, 3, 16, 8], -1, 1, "float32", 5) as tf.Tensor4D;
+  const packed = tf.tensor1d(packFilter(filter.dataSync() as Float32Array, [3, 3, 16, 8]));
+  const bias = tf.randomUniform([8], -1, 1, "float32", 6) as tf.Tensor1D;
+  const check = (w: number, seed: number) =>
+    tf.tidy(() => {
+      const x = tf.randomUniform([1, 3, w, 16], -2, 2, "float32", seed) as tf.Tensor4D;
+      const got = fastConv2d({
+        x,
+        filter: packed,
+        bias,
+        kernelSize: 3,
+        stride: 1,
+        pad: 1,
+        outChannels: 8,
+        relu: false,
+      });
+      const err = relativeError(got, reference(x, filter, bias, 1, false));
+      assert(err < 1e-5, `width ${w}: relative error ${err}`);
+    });
+  // More layouts than are kept: the first ones are evicted, then made again.
+  for (let w = 1; w <= 200; w++) check(w, w);
+  for (let w = 1; w <= 5; w++) check(w, 1000 + w);
+  // The same layout with its input at other addresses (other tensors held in between).
+  const held: tf.Tensor[] = [];
+  for (let i = 0; i < 5; i++) {
+    held.push(tf.zeros([1 + i * 37]));
+    check(9, 2000 + i);
+  }
+  tf.dispose(held);
+  // Bounded: 200 more layouts of 24 rows (about 17 MB of pointers if all were kept) leave the heap as it
+  // was after the first 200 of them.
+  // deno-lint-ignore no-explicit-any
+  const memory = (tf.backend() as any).wasm.asm.memory as WebAssembly.Memory;
+  const run = (h: number, w: number) =>
+    tf.tidy(() => {
+      const x = tf.zeros([1, h, w, 16]) as tf.Tensor4D;
+      fastConv2d({ x, filter: packed, bias, kernelSize: 3, stride: 1, pad: 1, outChannels: 8, relu: false });
+    });
+  for (let w = 1; w <= 200; w++) run(24, w);
+  const heap = memory.buffer.byteLength;
+  for (let w = 1; w <= 200; w++) run(25, w);
+  assertEquals(memory.buffer.byteLength, heap);
+  tf.dispose([filter, packed, bias]);
+});
+
 Deno.test("packFilter() puts each 8-channel panel's taps and input channels in a row", () => {
   // [1, 1, 2, 16]: value = cin·100 + cout
   const filter = Float32Array.from({ length: 32 }, (_, i) => Math.floor(i / 16) * 100 + (i % 16));

@@ -235,6 +235,70 @@ function inputRow(c: ConvCall, zero: number, img: number, iy: number, ix: number
   return iy < 0 || iy >= c.h || ix < 0 || ix >= c.w ? zero : c.x + ((img * c.h + iy) * c.w + ix) * c.rowBytes;
 }
 
+/** A direct convolution's row pointers and padding row, kept in the heap between calls (see `rowTable`). */
+interface RowTable {
+  /** The padding row: `rowBytes` zeros. */
+  zero: number;
+  /** `[groups, taps, ROWS]` pointers into the input (or to `zero`). */
+  table: number;
+}
+
+/** Row tables by heap, then by layout and input address, oldest first. */
+const rowTables = new WeakMap<WebAssembly.Memory, Map<string, RowTable>>();
+/** Tables kept per heap: a trunk call at one view size needs about 50 (at 448 px, about 2.5 MB in all). */
+const MAX_ROW_TABLES = 160;
+
+/**
+ * The row pointers of a direct convolution (one per output pixel and tap), made once per layout and input
+ * address and then kept: a trunk call's activations land at the same heap addresses call after call, and
+ * building the tables took about 3 % of an int8 call (JavaScript, a division and a modulo per pixel).
+ * Evicted oldest first past {@linkcode MAX_ROW_TABLES}; the pointers are right for any input tensor of
+ * this layout at this address, whatever it holds.
+ */
+function rowTable(c: ConvCall, across: number, rowBytes: number): RowTable {
+  const { n, oh, ow, k, stride, pad } = c;
+  const memory = c.be.wasm.asm.memory;
+  let tables = rowTables.get(memory);
+  if (!tables) rowTables.set(memory, tables = new Map());
+  const key = [c.x, n, c.h, c.w, c.rowBytes, oh, ow, k, across, stride, pad].join();
+  const kept = tables.get(key);
+  if (kept) {
+    tables.delete(key); // most recent last
+    tables.set(key, kept);
+    return kept;
+  }
+  const pixels = n * oh * ow;
+  const taps = k * across;
+  const groups = Math.ceil(pixels / ROWS);
+  const zero = c.be.wasm._malloc(rowBytes + groups * taps * ROWS * 4) >>> 0;
+  const entry = { zero, table: zero + Math.ceil(rowBytes / 4) * 4 };
+  new Uint8Array(memory.buffer, zero, rowBytes).fill(0);
+  const rows = new Int32Array(memory.buffer, entry.table, groups * taps * ROWS);
+  for (let g = 0; g < groups; g++) {
+    for (let r = 0; r < ROWS; r++) {
+      const q = Math.min(g * ROWS + r, pixels - 1); // the last group repeats its last pixel
+      const ox = q % ow;
+      const rest = (q - ox) / ow;
+      const oy = rest % oh;
+      const img = (rest - oy) / oh;
+      let slot = g * taps * ROWS + r;
+      for (let ky = 0; ky < k; ky++) {
+        const iy = oy * stride - pad + ky;
+        for (let kx = 0; kx < across; kx++, slot += ROWS) {
+          rows[slot] = inputRow(c, zero, img, iy, ox * stride - pad + kx);
+        }
+      }
+    }
+  }
+  tables.set(key, entry);
+  for (const [old, t] of tables) {
+    if (tables.size <= MAX_ROW_TABLES) break;
+    c.be.wasm._free(t.zero);
+    tables.delete(old);
+  }
+  return entry;
+}
+
 /**
  * The implicit GEMM straight on the input: one row pointer per (output pixel, tap). With `rowWindow`
  * (stride 1, no padding) a tap is a whole filter row: its k pixels lie side by side in memory, so it is
@@ -242,38 +306,17 @@ function inputRow(c: ConvCall, zero: number, img: number, iy: number, ix: number
  * order, with a quarter of the per-tap work for the stem's 4×4 filter on 12 channels).
  */
 function directConv(c: ConvCall): void {
-  const { n, oh, ow, cout, k, stride, pad } = c;
+  const { n, oh, ow, cout, k } = c;
   const pixels = n * oh * ow;
   const across = c.rowWindow ? 1 : k; // taps along x
   const taps = k * across;
   const cin = c.rowWindow ? c.cin * k : c.cin; // channels read per tap
-  const groups = Math.ceil(pixels / ROWS);
   const rowBytes = c.rowWindow ? c.rowBytes * k : c.rowBytes; // bytes read per tap
-  withScratch(c.be, [rowBytes, groups * taps * ROWS * 4], ([zero, table]) => {
-    const memory = c.be.wasm.asm.memory;
-    new Uint8Array(memory.buffer, zero!, rowBytes).fill(0);
-    const rows = new Int32Array(memory.buffer, table!, groups * taps * ROWS);
-    for (let g = 0; g < groups; g++) {
-      for (let r = 0; r < ROWS; r++) {
-        const q = Math.min(g * ROWS + r, pixels - 1); // the last group repeats its last pixel
-        const ox = q % ow;
-        const rest = (q - ox) / ow;
-        const oy = rest % oh;
-        const img = (rest - oy) / oh;
-        let slot = g * taps * ROWS + r;
-        for (let ky = 0; ky < k; ky++) {
-          const iy = oy * stride - pad + ky;
-          for (let kx = 0; kx < across; kx++, slot += ROWS) {
-            rows[slot] = inputRow(c, zero!, img, iy, ox * stride - pad + kx);
-          }
-        }
-      }
-    }
-    const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * taps * rowBytes)));
-    const rest = [c.bias, c.out, c.residual, table!, pixels, cin, cout, taps, c.relu ? 1 : 0, blockGroups];
-    if (c.scale) c.fns.convI8!(c.filter, c.scale, ...rest, c.outQ, c.outInv);
-    else c.fns.conv(c.filter, ...rest);
-  });
+  const { table } = rowTable(c, across, rowBytes);
+  const blockGroups = Math.max(1, Math.floor(BLOCK_BYTES / (ROWS * taps * rowBytes)));
+  const rest = [c.bias, c.out, c.residual, table, pixels, cin, cout, taps, c.relu ? 1 : 0, blockGroups];
+  if (c.scale) c.fns.convI8!(c.filter, c.scale, ...rest, c.outQ, c.outInv);
+  else c.fns.conv(c.filter, ...rest);
 }
 
 /**
