@@ -637,10 +637,13 @@ Deno.test({
     const tmp = `${dir}/sigterm-tmp`;
     await Deno.mkdir(tmp);
     const server = await startServe(["--no-cache"], { TMPDIR: tmp });
-    // The first photo of a fresh server waits for the worker's trunk: seconds in flight.
+    // The first photo of a fresh server waits for the worker's trunk (about half a second or more): the
+    // signal goes as soon as its upload is on disk, while it waits.
     const inFlight = post(server.url, texturePng("stripes", 999, 128), "image/png");
-    await new Promise((r) => setTimeout(r, 500));
     const uploads = () => [...Deno.readDirSync(tmp)].filter((e) => e.name.startsWith("rocks-serve-"));
+    for (let waited = 0; uploads().length === 0 && waited < 10_000; waited += 5) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assertEquals(uploads().length, 1, "the uploads' folder exists while the photo waits");
     server.child.kill("SIGTERM");
     const answer = await inFlight;
