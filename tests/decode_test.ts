@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { codecRenewals, decodeImage, orient, readHeader } from "../lib/image/decode.ts";
-import { decodeJpegScaled } from "../lib/image/jpeg_dc.ts";
+import { decodeJpegScaled, scanCounts } from "../lib/image/jpeg_dc.ts";
 import { cutJobs } from "../lib/embed/job.ts";
 import { loadView, loadViews } from "../lib/image/load_view.ts";
 import type { ViewName } from "../lib/image/view.ts";
@@ -319,8 +319,8 @@ Deno.test("cutJobs() keeps a photo's consecutive views in one run, up to twice t
 });
 
 /**
- * Every fifth Learn photo (3000 px, 4:4:4, Adobe-marked YCbCr, restart-free; most have a side that is not a
- * multiple of 8) and every test JPEG.
+ * Every fifth Learn photo (3000 px, 4:4:4, Adobe-marked YCbCr, a restart interval of about a block row;
+ * most have a side that is not a multiple of 8) and every test JPEG.
  */
 function scaledJpegCases(): { learn: string[]; tests: string[] } {
   const listed = (dir: string) => [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).sort();
@@ -415,4 +415,179 @@ Deno.test("decodeJpegScaled(…, 4) gives imagescript's 1/4-scale pixels byte fo
   const whole = await Deno.readFile(BASALT);
   assertEquals(decodeJpegScaled(whole.subarray(0, whole.length >> 1), 4), undefined);
   assertEquals(decodeJpegScaled(whole.subarray(0, 1000), 4), undefined);
+});
+
+/**
+ * A baseline JPEG for the scan readers, written from random data: a random size, 1 or 3 components (the
+ * chroma ones sharing a second pair of tables), random quantisation, canonical Huffman tables with the
+ * symbols shuffled over code lengths 2–16 (so any symbol, the end of block too, may have a code longer
+ * than the 9-bit lookahead), random DC differences (sometimes large ones in a row, past the 16-bit
+ * predictor's range) and AC runs, and a restart interval half the time.
+ */
+function syntheticJpeg(seed: number): Uint8Array {
+  const rng = createRng(seed);
+  const width = 1 + rng.int(rng.next() < 0.2 ? 8 : 90), height = 1 + rng.int(rng.next() < 0.2 ? 8 : 70);
+  const nc = rng.next() < 0.3 ? 1 : 3, restart = rng.next() < 0.5 ? 1 + rng.int(5) : 0;
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  /** Codes (value, length) by symbol, with the DHT body's counts and symbols. */
+  const table = (symbols: number[], counts: number[]) => {
+    rng.shuffle(symbols);
+    const code = new Map<number, [number, number]>();
+    for (let length = 1, c = 0, k = 0; length <= 16; length++, c <<= 1) {
+      for (let i = 0; i < counts[length - 1]!; i++) code.set(symbols[k++]!, [c++, length]);
+    }
+    return { code, body: [...counts, ...symbols] };
+  };
+  const dcCounts = [0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2]; // 12 symbols
+  const acCounts = [0, 1, 0, 2, 0, 0, 0, 60, 0, 0, 0, 60, 0, 0, 0, 39]; // 162: EOB, ZRL, 16 runs × sizes 1–10
+  const acSymbols =
+    () => [0, 0xf0, ...Array.from({ length: 160 }, (_, i) => ((i / 10) << 4) | (1 + (i % 10)))];
+  const tables = [0, 1].map(() => ({
+    dc: table(Array.from({ length: 12 }, (_, i) => i), dcCounts),
+    ac: table(acSymbols(), acCounts),
+  }));
+  const out = [0xff, 0xd8];
+  const segment = (marker: number, body: number[]) =>
+    out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body);
+  for (let t = 0; t < Math.min(nc, 2); t++) {
+    segment(0xdb, [
+      t,
+      ...Array.from({ length: 64 }, () => 1 + rng.int(255)),
+    ]);
+  }
+  const ids = [...Array(nc).keys()];
+  segment(0xc0, [
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    nc,
+    ...ids.flatMap((c) => [c + 1, 0x11, c && 1]),
+  ]);
+  tables.forEach((t, id) => segment(0xc4, [id, ...t.dc.body, 0x10 | id, ...t.ac.body]));
+  if (restart) segment(0xdd, [0, restart]);
+  segment(0xda, [nc, ...ids.flatMap((c) => [c + 1, c ? 0x11 : 0]), 0, 63, 0]);
+  let acc = 0, bits = 0;
+  const put = (value: number, length: number) => {
+    for (let i = length - 1; i >= 0; i--) {
+      acc = (acc << 1) | ((value >> i) & 1);
+      if (++bits === 8) {
+        out.push(acc, ...(acc === 0xff ? [0] : []));
+        acc = bits = 0;
+      }
+    }
+  };
+  const putCode = (t: Map<number, [number, number]>, symbol: number) => put(...t.get(symbol)!);
+  /** A random nonzero value of `size` bits' category, coded as JPEG does. */
+  const putValue = (size: number, negative: boolean) => {
+    const magnitude = (1 << (size - 1)) + rng.int(1 << (size - 1));
+    put(negative ? (1 << size) - 1 - magnitude : magnitude, size);
+  };
+  const climb = rng.next() < 0.2; // DC differences of +1024…2047 block after block
+  for (let i = 0, rst = 0; i < blocks; i++) {
+    if (restart && i && i % restart === 0) {
+      while (bits) put(1, 1);
+      out.push(0xff, 0xd0 + (rst++ & 7));
+    }
+    for (let c = 0; c < nc; c++) {
+      const { dc, ac } = tables[c && 1]!;
+      const size = climb ? 11 : rng.int(rng.next() < 0.8 ? 6 : 12);
+      putCode(dc.code, size);
+      if (size) putValue(size, !climb && rng.next() < 0.5);
+      const density = rng.next() * 0.5;
+      for (let k = 1, run = 0; k < 64; k++) {
+        if (rng.next() >= density) {
+          if (k < 63) {
+            run++;
+            continue;
+          }
+          putCode(ac.code, 0); // end of block (a zero at 63 included)
+          break;
+        }
+        for (; run >= 16; run -= 16) putCode(ac.code, 0xf0);
+        const s = 1 + rng.int(rng.next() < 0.8 ? 4 : 10);
+        putCode(ac.code, (run << 4) | s);
+        putValue(s, rng.next() < 0.5);
+        run = 0;
+      }
+    }
+  }
+  while (bits) put(1, 1);
+  out.push(0xff, 0xd9);
+  return Uint8Array.from(out);
+}
+
+/** Whether two results of `decodeJpegScaled` are the same pixels, or both `undefined`. */
+function sameScaled(a: ReturnType<typeof decodeJpegScaled>, b: ReturnType<typeof decodeJpegScaled>): boolean {
+  if (!a || !b) return !a && !b;
+  return a.width === b.width && a.height === b.height && a.data.length === b.data.length &&
+    a.data.every((v, i) => v === b.data[i]);
+}
+
+/** The offsets of the markers (0xFF then neither 0x00 nor 0xFF) after a JPEG's first scan header. */
+function scanMarkers(jpeg: Uint8Array): { start: number; markers: number[] } {
+  let i = 2;
+  while (jpeg[i + 1] !== 0xda) i += 2 + ((jpeg[i + 2]! << 8) | jpeg[i + 3]!);
+  const start = i + 2 + ((jpeg[i + 2]! << 8) | jpeg[i + 3]!), markers: number[] = [];
+  for (let j = start; j + 1 < jpeg.length; j++) {
+    if (jpeg[j] === 0xff && jpeg[j + 1] && jpeg[j + 1] !== 0xff) markers.push(j);
+  }
+  return { start, markers };
+}
+
+Deno.test("decodeJpegScaled()'s WebAssembly loop gives its JavaScript loop's result on photos, generated, cut and damaged JPEGs", async () => {
+  const check = (bytes: Uint8Array, what: string, inWasm = false) => {
+    for (const s of [8, 4] as const) {
+      const before = scanCounts.wasm;
+      const wasm = decodeJpegScaled(bytes, s, "wasm");
+      if (inWasm) assertEquals(scanCounts.wasm, before + 1, `${what} at 1/${s}: read in WebAssembly`);
+      assert(sameScaled(wasm, decodeJpegScaled(bytes, s, "js")), `${what} at 1/${s}: the two loops differ`);
+    }
+  };
+  const { learn, tests } = scaledJpegCases();
+  for (const path of learn) check(await Deno.readFile(path), path, true);
+  for (const path of tests) check(await Deno.readFile(path), path);
+  // Generated JPEGs, and each one cut, with a bit flipped, a byte 0xFF put in, or 1–3 bytes put in before a
+  // marker (the JavaScript loop takes some of these at a restart marker, depending on how far it had read).
+  const rng = createRng(11);
+  const damaged = (jpeg: Uint8Array): Uint8Array[] => {
+    const { start, markers } = scanMarkers(jpeg), at = () => start + rng.int(jpeg.length - start);
+    const flipped = jpeg.slice(), ff = jpeg.slice();
+    const flip = at();
+    flipped[flip] = flipped[flip]! ^ (1 << rng.int(8));
+    ff[at()] = 0xff;
+    const before = markers[rng.int(markers.length)]!,
+      extra = Array.from({ length: 1 + rng.int(3) }, () => rng.int(255));
+    return [
+      jpeg.subarray(0, at()),
+      flipped,
+      ff,
+      Uint8Array.from([...jpeg.subarray(0, before), ...extra, ...jpeg.subarray(before)]),
+    ];
+  };
+  let decoded = 0;
+  for (let seed = 0; seed < 400; seed++) {
+    const jpeg = syntheticJpeg(seed);
+    check(jpeg, `synthetic ${seed}`, true);
+    decoded += decodeJpegScaled(jpeg, 8) ? 1 : 0;
+    for (const [k, bad] of damaged(jpeg).entries()) check(bad, `synthetic ${seed}, damage ${k}`);
+  }
+  assertEquals(decoded, 400, "every generated JPEG read");
+  // Learn photos (restart interval: a block row or so) cut and damaged the same ways.
+  for (const path of learn.slice(0, 4)) {
+    for (const [k, bad] of damaged(await Deno.readFile(path)).entries()) check(bad, `${path}, damage ${k}`);
+  }
+  // A Huffman table that is no prefix code (over-full): the JavaScript loop reads it.
+  const picture = await Deno.readFile(`${IMAGES}/picture-baseline.jpg`), odd = picture.slice();
+  let dht = 2;
+  while (odd[dht + 1] !== 0xc4) dht += 2 + ((odd[dht + 2]! << 8) | odd[dht + 3]!);
+  // One more code of length 1, one fewer of the longest: after two 1-bit codes, no room for the rest.
+  const counts = dht + 5, lengths = [...odd.subarray(counts, counts + 16)];
+  const longest = counts + 15 - lengths.reverse().findIndex((n) => n > 0);
+  odd[longest] = odd[longest]! - 1, odd[counts] = odd[counts]! + 1;
+  const before = { ...scanCounts };
+  check(odd, "an over-full table");
+  assertEquals(scanCounts.wasm, before.wasm, "the over-full table not read in WebAssembly");
+  assertEquals(scanCounts.js, before.js + 4);
 });

@@ -18,13 +18,28 @@
  * Learn photo at both scales, on generated JPEGs with random coefficients,
  * sizes and restarts, and on all 2²⁴ YCbCr triples).
  *
- * On 20 Learn photos (3000 px, 4:4:4), alternating with imagescript photo by
- * photo, it takes about 14 ms a photo at 1/8 where imagescript takes 22,
- * and 20 ms at 1/4 where imagescript takes 26 (the fastest of 20 rounds on
- * a busy two-core machine; medians 15–16 against 24, and 21–26 against
- * 27–34).
+ * The loop over the blocks (bit reader, predictors, the scaled inverse DCTs)
+ * and, for YCbCr, the colour conversion run in WebAssembly
+ * (jpeg_dc_wasm.ts), which gives the same bytes and declines the same
+ * files; the JavaScript loop here is its reference (tests compare the two on
+ * photos, generated, cut and damaged JPEGs) and runs where it cannot: no
+ * WebAssembly SIMD, or a Huffman table that is no prefix code.
+ *
+ * On 20 Learn photos (3000 px, 4:4:4), alternating with the JavaScript loop
+ * photo by photo (scratch/jpeg4/bench_ab.ts, 3 runs of 20 rounds on a busy
+ * two-core Xeon), it takes 5.9–6.8 ms a photo at 1/8 where that takes
+ * 14.7–16.5, and 9.2–9.9 ms at 1/4 where that takes 20–22 (the fastest round
+ * of each photo; medians 6.8–7.3 against 16.4–17.5, and 10.2–10.9 against
+ * 22–24). imagescript took 22 and 26. A process's first call takes 25–42 ms
+ * (writing and compiling the module, building its tables, the loop on V8's
+ * baseline compiler), the JavaScript loop's 36–93.
  * @module
  */
+
+import { colourSteps, rgbWasm, type ScanJob, scanWasm } from "./jpeg_dc_wasm.ts";
+
+/** Scans read by each loop in this thread (a test aid: which one ran). */
+export const scanCounts: { wasm: number; js: number } = { wasm: 0, js: 0 };
 
 /** Bits of lookahead: codes up to this long are one table read. */
 const LOOK = 9;
@@ -48,6 +63,10 @@ interface HuffmanTable {
    * AC end-of-band run (`r0` with 0 < r < 15, which it reads as a progressive EOB run even here).
    */
   odd: boolean;
+  /** Per symbol: its lookahead entry for a code of length 0 (see {@linkcode entry}); empty unless `proper`. */
+  base: Int32Array;
+  /** A prefix code (not over-full) of at most 256 symbols: what the WebAssembly loop takes. */
+  proper: boolean;
 }
 
 /** Tables by their bytes: photos from one camera or program share them. */
@@ -67,7 +86,7 @@ function huffmanTable(counts: Uint8Array, symbols: Uint8Array, ac: boolean): Huf
   if (cached) return cached;
   const lut = new Uint32Array(1 << LOOK);
   const maxcode = new Int32Array(17).fill(-1), valptr = new Int32Array(17);
-  let code = 0, k = 0;
+  let code = 0, k = 0, proper = symbols.length <= 256;
   for (let length = 1; length <= 16; length++) {
     valptr[length] = k - code;
     for (let i = 0; i < counts[length - 1]!; i++, k++, code++) {
@@ -76,10 +95,12 @@ function huffmanTable(counts: Uint8Array, symbols: Uint8Array, ac: boolean): Huf
       lut.fill(e, code << (LOOK - length), (code + 1) << (LOOK - length));
     }
     if (counts[length - 1]) maxcode[length] = code - 1;
+    if (code > 1 << length) proper = false; // more codes than this length has
     code <<= 1;
   }
   const odd = symbols.some((x) => ac ? (x & 15) === 0 && x !== 0 && x !== 0xf0 : x > 11);
-  const table = { lut, maxcode, valptr, symbols: symbols.slice(), ac, odd };
+  const base = proper ? Int32Array.from(symbols, (x) => entry(0, x, ac)) : new Int32Array(0);
+  const table = { lut, maxcode, valptr, symbols: symbols.slice(), ac, odd, base, proper };
   if (known.size < 64) known.set(key, table);
   return table;
 }
@@ -100,11 +121,14 @@ function longEntry(t: HuffmanTable, next16: number): number {
  * (jpeg-decoder picks the smallest scale that fills one of the two sides).
  * @param d The whole file.
  * @param scale 8 or 4: the reduction.
+ * @param engine Which loop reads the scan: WebAssembly where it can (the default), or the JavaScript
+ *   reference (for tests: both give the same result).
  * @returns RGB pixels, or `undefined` for a JPEG outside the common case or data it cannot follow.
  */
 export function decodeJpegScaled(
   d: Uint8Array,
   scale: 8 | 4,
+  engine: "wasm" | "js" = "wasm",
 ): { width: number; height: number; data: Uint8Array } | undefined {
   // Per table, the quantisation steps of the coefficients the scaled inverse DCTs use: (0,0), (0,1),
   // (1,0), (1,1) as row, column; the file lists them in zigzag order, at 0, 1, 2 and 4.
@@ -176,18 +200,50 @@ export function decodeJpegScaled(
   const ycc = comps.length === 3 && comps.map((c) => c.id).join() === "1,2,3" &&
     (adobe === -1 || adobe === 1);
   if (!width || !height || !(comps.length === 1 || ycc)) return undefined;
-  const nc = comps.length;
   const dcs = comps.map((c) => dcTables[c.td]), acs = comps.map((c) => acTables[c.ta]);
   if (dcs.some((t) => !t || t.odd) || acs.some((t) => !t || t.odd)) return undefined;
   if (comps.some((c) => !q00[c.tq])) return undefined; // no table for a component
   // Asked for 1/4, jpeg-decoder decodes at 1/8 when that already fills a side: one of 4 pixels or less.
   const four = scale === 4 && width > 4 && height > 4;
-  const s00 = comps.map((c) => q00[c.tq]!), s01 = comps.map((c) => q01[c.tq]!);
-  const s10 = comps.map((c) => q10[c.tq]!), s11 = comps.map((c) => q11[c.tq]!);
-  const bw = Math.ceil(width / 8), bh = Math.ceil(height / 8), blocks = bw * bh;
+  const bw = Math.ceil(width / 8), bh = Math.ceil(height / 8);
+  const components = comps.map((c, i) => ({
+    dc: dcs[i]!,
+    ac: acs[i]!,
+    steps: [q00[c.tq]!, q01[c.tq]!, q10[c.tq]!, q11[c.tq]!] as [number, number, number, number],
+  }));
+  const scan: Scan = { file: d, start: pos, four, bw, blocks: bw * bh, restart, components };
+  let planes = engine === "wasm" && components.every((c) => c.dc.proper && c.ac.proper)
+    ? scanWasm(scan)
+    : null;
+  if (planes === null) {
+    scanCounts.js++;
+    planes = scanJs(scan);
+  } else scanCounts.wasm++;
+  if (!planes) return undefined;
+  const w = four ? Math.ceil(width / 4) : bw,
+    h = four ? Math.ceil(height / 4) : bh,
+    stride = four ? 2 * bw : bw;
+  return { width: w, height: h, data: rgbWasm(planes, w, h, stride) ?? toRgb(planes, w, h, stride) };
+}
+
+/** A scan with jpeg_dc.ts's own tables (which the JavaScript loop reads further). */
+interface Scan extends ScanJob {
+  components: { dc: HuffmanTable; ac: HuffmanTable; steps: [number, number, number, number] }[];
+}
+
+/**
+ * The scan's blocks into planes, in JavaScript: the reference for the WebAssembly loop (jpeg_dc_wasm.ts),
+ * and what runs where that cannot.
+ */
+function scanJs(scan: Scan): Uint8Array[] | undefined {
+  const { file: d, start: pos, four, bw, blocks, restart, components } = scan;
+  const nc = components.length;
+  const dcs = components.map((c) => c.dc), acs = components.map((c) => c.ac);
+  const s00 = components.map((c) => c.steps[0]), s01 = components.map((c) => c.steps[1]);
+  const s10 = components.map((c) => c.steps[2]), s11 = components.map((c) => c.steps[3]);
   // At 1/4 each block is 2×2 pixels of a plane 2·bw wide; edge blocks overhang the picture and are cut in toRgb.
   const stride = four ? 2 * bw : bw;
-  const planes = comps.map(() => new Uint8Array(four ? 4 * blocks : blocks));
+  const planes = components.map(() => new Uint8Array(four ? 4 * blocks : blocks));
   const preds = new Int16Array(nc); // jpeg-decoder's DC predictors are 16-bit, wrapping
   // The bit reader, kept in locals: `acc` holds `n` unread bits at its bottom. A marker or the end feeds
   // zero bytes, counted in `fake`. The byte feed is written out at each of its six uses: as a closure
@@ -371,8 +427,7 @@ export function decodeJpegScaled(
     }
   }
   if (fake * 8 > n) return undefined; // it read past the data: a damaged or cut file
-  const w = four ? Math.ceil(width / 4) : bw, h = four ? Math.ceil(height / 4) : bh;
-  return { width: w, height: h, data: toRgb(planes, w, h, stride) };
+  return planes;
 }
 
 /**
@@ -382,9 +437,7 @@ export function decodeJpegScaled(
 let colour: { r: Uint8Array; b: Uint8Array; g1: Float32Array; gr: Float32Array } | undefined;
 
 function colourTables(): NonNullable<typeof colour> {
-  const f = Math.fround,
-    times = (k: number) => Float32Array.from({ length: 256 }, (_, x) => f(f(k) * (x - 128)));
-  const kr = times(1.402), kgb = times(0.34414), kb = times(1.772);
+  const f = Math.fround, [kr, kgb, kb, gr] = colourSteps();
   const r = new Uint8Array(65536), b = new Uint8Array(65536), g1 = new Float32Array(65536);
   for (let c = 0; c < 256; c++) {
     for (let y = 0; y < 256; y++) {
@@ -394,7 +447,7 @@ function colourTables(): NonNullable<typeof colour> {
       g1[(c << 8) | y] = f(y - kgb[c]!);
     }
   }
-  return { r, b, g1, gr: times(0.71414) };
+  return { r, b, g1, gr };
 }
 
 /**
