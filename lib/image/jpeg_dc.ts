@@ -245,10 +245,54 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
   const stride = four ? 2 * bw : bw;
   const planes = components.map(() => new Uint8Array(four ? 4 * blocks : blocks));
   const preds = new Int16Array(nc); // jpeg-decoder's DC predictors are 16-bit, wrapping
-  // The bit reader, kept in locals: `acc` holds `n` unread bits at its bottom. A marker or the end feeds
-  // zero bytes, counted in `fake`. The byte feed is written out at each of its six uses: as a closure
-  // over these locals it cost about 20 %, as a function returning flags 5–15 % (measured on Learn photos).
+  // The bit reader: `acc` holds `n` unread bits at its bottom. A marker or the end feeds zero bytes,
+  // counted in `fake`. (This loop is the WebAssembly one's reference and fallback, so it is written for
+  // reading, not speed: closures over these locals cost it about 20 %.)
   let acc = 0, n = 0, p = pos, atMarker = false, fake = 0, sinceRestart = 0;
+  /** The next byte of the scan: 0xFF for a stuffed 0xFF00, 0 at a marker or past the end. */
+  const nextByte = (): number => {
+    if (atMarker || p >= d.length) {
+      fake++;
+      return 0;
+    }
+    const b = d[p]!;
+    if (b !== 0xff) {
+      p++;
+      return b;
+    }
+    if (d[p + 1] === 0) {
+      p += 2;
+      return 0xff;
+    }
+    atMarker = true;
+    fake++;
+    return 0;
+  };
+  /** At least 25 bits in hand. */
+  const refill = () => {
+    while (n <= 24) {
+      acc = (acc << 8) | nextByte();
+      n += 8;
+    }
+  };
+  /**
+   * The next AC code's lookahead entry (0: a code no table has), its code and magnitude bits consumed:
+   * the magnitude then lies just above the `n` unread bits.
+   */
+  const acCode = (t: HuffmanTable): number => {
+    refill();
+    let e = t.lut[(acc >>> (n - LOOK)) & ((1 << LOOK) - 1)]!;
+    if (e === 0 && (e = longEntry(t, (acc >>> (n - 16)) & 0xffff)) === 0) return 0;
+    const bits = e & 31;
+    if (bits <= n) n -= bits;
+    else { // a 16-bit code and a 10-bit magnitude with 25 bits in hand: the rest after a refill
+      n -= (e >>> 5) & 31;
+      const rest = bits - ((e >>> 5) & 31);
+      acc = (acc << 8) | nextByte();
+      n += 8 - rest;
+    }
+    return e;
+  };
   let out = 0; // at 1/4, the block's top-left pixel in the planes
   for (let i = 0, bx = 0; i < blocks; i++) {
     if (restart && sinceRestart === restart) {
@@ -267,19 +311,7 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
     }
     sinceRestart++;
     for (let c = 0; c < nc; c++) {
-      while (n <= 24) {
-        let b = 0;
-        if (atMarker || p >= d.length) fake++;
-        else if ((b = d[p]!) !== 0xff) p++;
-        else if (d[p + 1] === 0) p += 2;
-        else {
-          atMarker = true;
-          b = 0;
-          fake++;
-        }
-        acc = (acc << 8) | b;
-        n += 8;
-      }
+      refill();
       const dt = dcs[c]!;
       let e = dt.lut[(acc >>> (n - LOOK)) & ((1 << LOOK) - 1)]!;
       if (e === 0 && (e = longEntry(dt, (acc >>> (n - 16)) & 0xffff)) === 0) return undefined;
@@ -288,16 +320,7 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
       let diff = 0;
       if (size) {
         while (n < size) { // at most 11 bits wanted, at least 9 left: one byte
-          let b = 0;
-          if (atMarker || p >= d.length) fake++;
-          else if ((b = d[p]!) !== 0xff) p++;
-          else if (d[p + 1] === 0) p += 2;
-          else {
-            atMarker = true;
-            b = 0;
-            fake++;
-          }
-          acc = (acc << 8) | b;
+          acc = (acc << 8) | nextByte();
           n += 8;
         }
         diff = (acc >>> (n - size)) & ((1 << size) - 1);
@@ -306,44 +329,14 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
       }
       preds[c] = preds[c]! + diff;
       const dc = preds[c]!;
-      const at = acs[c]!, lut = at.lut;
+      const at = acs[c]!;
       let k = 1;
       // At 1/4 the first AC coefficients are read for their values: zigzag 1, 2 and 4 are (0,1), (1,0), (1,1).
       let a01 = 0, a10 = 0, a11 = 0;
       if (four) {
         while (k <= 4) {
-          while (n <= 24) {
-            let b = 0;
-            if (atMarker || p >= d.length) fake++;
-            else if ((b = d[p]!) !== 0xff) p++;
-            else if (d[p + 1] === 0) p += 2;
-            else {
-              atMarker = true;
-              b = 0;
-              fake++;
-            }
-            acc = (acc << 8) | b;
-            n += 8;
-          }
-          e = lut[(acc >>> (n - LOOK)) & ((1 << LOOK) - 1)]!;
-          if (e === 0 && (e = longEntry(at, (acc >>> (n - 16)) & 0xffff)) === 0) return undefined;
-          const bits = e & 31;
-          if (bits <= n) n -= bits;
-          else { // as in the loop below
-            n -= (e >>> 5) & 31;
-            const rest = bits - ((e >>> 5) & 31);
-            let b = 0;
-            if (atMarker || p >= d.length) fake++;
-            else if ((b = d[p]!) !== 0xff) p++;
-            else if (d[p + 1] === 0) p += 2;
-            else {
-              atMarker = true;
-              b = 0;
-              fake++;
-            }
-            acc = (acc << 8) | b;
-            n += 8 - rest;
-          }
+          e = acCode(at);
+          if (e === 0) return undefined;
           const advance = e >>> 10;
           if (advance === 0) {
             k = 64;
@@ -351,7 +344,7 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
           }
           k += advance; // one past the coefficient's zigzag position
           // Its magnitude bits lie just above the `n` unread ones (none for 16 zeros: 0).
-          const magnitude = bits - ((e >>> 5) & 31);
+          const magnitude = (e & 31) - ((e >>> 5) & 31);
           let v = (acc >>> n) & ((1 << magnitude) - 1);
           v -= ((v >> (magnitude - 1)) - 1) & ((1 << magnitude) - 1); // negative below half: v − (2^m − 1)
           if (k === 2) a01 = v;
@@ -360,38 +353,8 @@ function scanJs(scan: Scan): Uint8Array[] | undefined {
         }
       }
       while (k < 64) {
-        while (n <= 24) {
-          let b = 0;
-          if (atMarker || p >= d.length) fake++;
-          else if ((b = d[p]!) !== 0xff) p++;
-          else if (d[p + 1] === 0) p += 2;
-          else {
-            atMarker = true;
-            b = 0;
-            fake++;
-          }
-          acc = (acc << 8) | b;
-          n += 8;
-        }
-        e = lut[(acc >>> (n - LOOK)) & ((1 << LOOK) - 1)]!;
-        if (e === 0 && (e = longEntry(at, (acc >>> (n - 16)) & 0xffff)) === 0) return undefined;
-        const bits = e & 31;
-        if (bits <= n) n -= bits;
-        else { // a 16-bit code and a 10-bit magnitude with 25 bits in hand: the rest after a refill
-          n -= (e >>> 5) & 31;
-          const rest = bits - ((e >>> 5) & 31);
-          let b = 0;
-          if (atMarker || p >= d.length) fake++;
-          else if ((b = d[p]!) !== 0xff) p++;
-          else if (d[p + 1] === 0) p += 2;
-          else {
-            atMarker = true;
-            b = 0;
-            fake++;
-          }
-          acc = (acc << 8) | b;
-          n += 8 - rest;
-        }
+        e = acCode(at);
+        if (e === 0) return undefined;
         const advance = e >>> 10;
         if (advance === 0) break;
         k += advance;
