@@ -15,7 +15,7 @@
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { WasmBackendLike } from "../trunk/conv_kernel.ts";
 import { fastConvUsesFma } from "../trunk/conv_kernel.ts";
-import { assemble, Body, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
+import { Body, functionOn, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
 
 /** The kernel's name. */
 const DENSE_KERNEL = "RocksDense";
@@ -117,24 +117,16 @@ type DenseFn = (
   initStride: number,
 ) => void;
 
-const modules = new WeakMap<WebAssembly.Memory, Map<string, DenseFn>>();
-
 /** The `dense` function for `[*, k]·[k, j]`, instantiated on `memory` once per shape. */
 function denseOn(memory: WebAssembly.Memory, k: number, j: number): DenseFn {
-  let shapes = modules.get(memory);
-  if (!shapes) modules.set(memory, shapes = new Map());
-  const key = `${k}x${j}`;
-  let fn = shapes.get(key);
-  if (!fn) {
-    const body = denseBody(k, j, fastConvUsesFma());
-    const bytes = assemble([{ name: "dense", params: DENSE_PARAMS.length, body }]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {
-      env: { memory },
-    });
-    fn = instance.exports.dense as DenseFn;
-    shapes.set(key, fn);
-  }
-  return fn;
+  const fma = fastConvUsesFma();
+  return functionOn(
+    memory,
+    `${k}x${j}${fma ? " fma" : ""}`,
+    "dense",
+    DENSE_PARAMS.length,
+    () => denseBody(k, j, fma),
+  );
 }
 
 function denseKernel(

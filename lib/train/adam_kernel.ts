@@ -19,7 +19,7 @@
  */
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { WasmBackendLike } from "../trunk/conv_kernel.ts";
-import { assemble, Body, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
+import { Body, functionOn, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
 
 /** The kernel's name. */
 const ADAM_KERNEL = "RocksAdamUpdate";
@@ -104,20 +104,9 @@ function adamBody(): Body {
   return f;
 }
 
-const modules = new WeakMap<WebAssembly.Memory, (...args: number[]) => void>();
-
 /** The `adam` function instantiated on `memory` (once per tfjs-wasm heap). */
 function adamOn(memory: WebAssembly.Memory): (...args: number[]) => void {
-  let fn = modules.get(memory);
-  if (!fn) {
-    const bytes = assemble([{ name: "adam", params: ADAM_PARAMS.length, body: adamBody() }]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {
-      env: { memory },
-    });
-    fn = instance.exports.adam as (...args: number[]) => void;
-    modules.set(memory, fn);
-  }
-  return fn;
+  return functionOn(memory, "", "adam", ADAM_PARAMS.length, adamBody);
 }
 
 function adamKernel(

@@ -19,7 +19,7 @@
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import type { WasmBackendLike } from "./conv_kernel.ts";
 import { PANEL } from "./conv_wasm.ts";
-import { assemble, Body, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
+import { Body, functionOn, I32, indices, OP, SIMD, V128 } from "../util/wasm_builder.ts";
 
 /** A filter quantized for the int8 convolution (`fastConv2dInt8`). */
 export interface Int8Filter {
@@ -225,20 +225,9 @@ function packBody(): Body {
   return f;
 }
 
-const modules = new WeakMap<WebAssembly.Memory, (...args: number[]) => void>();
-
 /** The `pack` function instantiated on `memory` (once per tfjs-wasm heap). */
 function packOn(memory: WebAssembly.Memory): (...args: number[]) => void {
-  let fn = modules.get(memory);
-  if (!fn) {
-    const bytes = assemble([{ name: "pack", params: PACK_PARAMS.length, body: packBody() }]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {
-      env: { memory },
-    });
-    fn = instance.exports.pack as (...args: number[]) => void;
-    modules.set(memory, fn);
-  }
-  return fn;
+  return functionOn(memory, "", "pack", PACK_PARAMS.length, packBody);
 }
 
 /**

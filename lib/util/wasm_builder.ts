@@ -171,3 +171,36 @@ export function assemble(functions: { name: string; params: number; body: Body }
     ...section(10, [n, ...codes]),
   ]);
 }
+
+/** Instances by memory, then by key (see {@linkcode functionOn}). */
+const instances = new WeakMap<WebAssembly.Memory, Map<string, WebAssembly.Exports>>();
+
+/**
+ * The function `name` of a one-function module instantiated on `memory`,
+ * assembled (`body()`) and compiled the first time this `key` is asked for
+ * on this memory, then kept: one instance per tfjs-wasm heap and key.
+ * @param memory The memory the module imports as `env.memory`.
+ * @param key What tells this module from others of the same name (a shape, a build).
+ * @param name The function's name.
+ * @param params Its number of i32 parameters.
+ * @param body Builds its body (called once per memory and key).
+ * @returns The exported function.
+ */
+export function functionOn<F>(
+  memory: WebAssembly.Memory,
+  key: string,
+  name: string,
+  params: number,
+  body: () => Body,
+): F {
+  let kept = instances.get(memory);
+  if (!kept) instances.set(memory, kept = new Map());
+  const id = `${name}|${key}`;
+  let exports = kept.get(id);
+  if (!exports) {
+    const bytes = assemble([{ name, params, body: body() }]) as Uint8Array<ArrayBuffer>;
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+    kept.set(id, exports);
+  }
+  return exports[name] as F;
+}
