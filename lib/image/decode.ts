@@ -376,9 +376,9 @@ export async function decodeImage(
       let s = jpegReduction(header, options.fits);
       // At 1/8 and 1/4 scale the common JPEG needs only its first coefficients: rocks' own reader, else
       // imagescript's.
-      const dc = (s === 8 || s === 4) && !options.imagescriptOnly ? decodeJpegScaled(bytes, s) : undefined;
+      const own = (s === 8 || s === 4) && !options.imagescriptOnly ? decodeJpegScaled(bytes, s) : undefined;
       let fb;
-      if (dc) fb = { ...dc, format: 1, buffer: dc.data };
+      if (own) fb = { ...own, format: 1, buffer: own.data };
       else {
         try {
           fb = s === 1

@@ -41,7 +41,7 @@
  * 0.5 and 2.
  * @module
  */
-import { assemble, Body, I32, OP, SIMD, uleb, V128 } from "../util/wasm_builder.ts";
+import { Body, functionOn, I32, OP, SIMD, uleb, V128 } from "../util/wasm_builder.ts";
 
 /** One Huffman table as jpeg_dc.ts builds it. */
 export interface ScanTable {
@@ -701,29 +701,23 @@ function skipTable(t: ScanTable): Uint16Array {
 
 /** The WebAssembly memory, per thread; `null` where WebAssembly (with SIMD) is missing. */
 let memory: WebAssembly.Memory | null | undefined;
-/** Scan functions by scale and table slots, compiled on first use. */
-const scans = new Map<string, () => void>();
 /** The colour conversion, compiled on first use. */
 let rgb: (() => void) | undefined;
 
+/**
+ * The scan function for this scale and table slots, and the colour conversion, each compiled on first use
+ * on this thread's memory (`functionOn`); null where WebAssembly (with SIMD) is missing.
+ */
 function scanFunction(four: boolean, dcSlots: number[], acSlots: number[]): (() => void) | null {
-  const key = `${four ? 4 : 8}:${dcSlots}:${acSlots}`;
-  let fn = scans.get(key);
-  if (fn) return fn;
   try {
     memory ??= new WebAssembly.Memory({ initial: 32 });
-    const functions = [{ name: "scan", params: 0, body: scanBody(four, dcSlots, acSlots) }];
-    if (!rgb) functions.push({ name: "rgb", params: 0, body: rgbBody() });
-    const bytes = assemble(functions) as Uint8Array<ArrayBuffer>;
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-    if (!rgb) rgb = exports.rgb as () => void;
-    fn = exports.scan as () => void;
+    rgb ??= functionOn(memory, "", "rgb", 0, rgbBody);
+    const key = `${four ? 4 : 8}:${dcSlots}:${acSlots}`;
+    return functionOn(memory, key, "scan", 0, () => scanBody(four, dcSlots, acSlots));
   } catch {
     memory = null;
     return null;
   }
-  scans.set(key, fn);
-  return fn;
 }
 
 /** Each distinct table's slot (0–2), per component, and the tables in slot order. */

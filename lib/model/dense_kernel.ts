@@ -146,7 +146,8 @@ function denseKernel(
   const terms = Math.max(1, Math.floor(SLICE_BYTES / (j * 4)));
   if (k === 0) { // no terms: the bias alone
     const sums = new Float32Array(memory.buffer, offset(out), rows * j);
-    for (let n = 0; n < rows; n++) sums.set(new Float32Array(memory.buffer, offset(b!), j), n * j);
+    const bias = new Float32Array(memory.buffer, offset(b!), j);
+    for (let n = 0; n < rows; n++) sums.set(bias, n * j);
   }
   for (let first = 0; first < k; first += terms) {
     const [init, initStride] = first === 0 ? [offset(b!), 0] : [offset(out), j * 4];
